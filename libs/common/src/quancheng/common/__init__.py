@@ -1,0 +1,1 @@
+"""Quancheng 全程 common library: what every service shares."""

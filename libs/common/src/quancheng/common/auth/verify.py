@@ -1,0 +1,125 @@
+"""RS256 token verification against the JWKS of every trusted issuer (built-in and external IdPs).
+
+Only RS256 is ever accepted: ``alg: none``, HMAC tokens (e.g. HS256 "signed" with the public key)
+and keys the issuer's JWKS does not list are refused before any claim is trusted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+from jose import ExpiredSignatureError, JWTError, jwt
+from jose.exceptions import JWTClaimsError
+
+from quancheng.common.auth.principal import Principal
+
+ALGORITHM = "RS256"
+
+
+class AuthError(Exception):
+    """A token that can't be trusted; ``code`` is stable for clients, ``reason`` explains."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class KeySource(Protocol):
+    async def key(self, kid: str) -> dict[str, Any] | None: ...
+
+
+class StaticKeys:
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self._keys = {k["kid"]: k for k in jwks.get("keys", []) if "kid" in k}
+
+    async def key(self, kid: str) -> dict[str, Any] | None:
+        return self._keys.get(kid)
+
+
+class RemoteJwks:
+    """An external IdP's JWKS, cached; an unknown kid triggers at most one refresh per interval."""
+
+    def __init__(
+        self,
+        url: str,
+        client: httpx.AsyncClient,
+        *,
+        cache_seconds: int = 300,
+        min_refresh_seconds: float = 30.0,
+    ) -> None:
+        self._url = url
+        self._client = client
+        self._cache_seconds = cache_seconds
+        self._min_refresh = min_refresh_seconds
+        self._keys: dict[str, dict[str, Any]] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def key(self, kid: str) -> dict[str, Any] | None:
+        age = time.monotonic() - self._fetched_at
+        if age > self._cache_seconds or (kid not in self._keys and age > self._min_refresh):
+            await self._refresh()
+        return self._keys.get(kid)
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            try:
+                response = await self._client.get(self._url, timeout=10.0)
+                response.raise_for_status()
+                keys = response.json().get("keys", [])
+            except (httpx.HTTPError, ValueError, AttributeError) as exc:
+                raise AuthError("jwks_unavailable", f"issuer keys unavailable: {exc}") from exc
+            self._keys = {k["kid"]: k for k in keys if isinstance(k, dict) and "kid" in k}
+            self._fetched_at = time.monotonic()
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    issuer: str
+    audience: str
+    keys: KeySource
+
+
+class TokenVerifier:
+    def __init__(self, issuers: list[TrustedIssuer], *, leeway_seconds: int = 30) -> None:
+        self._issuers = {i.issuer: i for i in issuers}
+        self._leeway = leeway_seconds
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.get_unverified_claims(token)
+        except JWTError as exc:
+            raise AuthError("malformed_token", "the token is not a well-formed JWT") from exc
+        if header.get("alg") != ALGORITHM:
+            raise AuthError("algorithm_refused", f"only {ALGORITHM} tokens are accepted")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthError("unknown_key", "the token names no key (kid)")
+        trusted = self._issuers.get(str(unverified.get("iss")))
+        if trusted is None:
+            raise AuthError("untrusted_issuer", "the token's issuer is not trusted")
+        key = await trusted.keys.key(kid)
+        if key is None:
+            raise AuthError("unknown_key", "the issuer does not list the token's key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=trusted.audience,
+                issuer=trusted.issuer,
+                options={"leeway": self._leeway, "require_exp": True, "require_sub": True},
+            )
+        except ExpiredSignatureError as exc:
+            raise AuthError("token_expired", "the token has expired") from exc
+        except JWTClaimsError as exc:
+            raise AuthError("invalid_claims", f"the token's claims are refused: {exc}") from exc
+        except JWTError as exc:
+            raise AuthError("invalid_token", f"the token is refused: {exc}") from exc
+        return Principal.from_claims(claims)

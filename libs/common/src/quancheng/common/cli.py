@@ -1,0 +1,141 @@
+"""The ``quancheng`` command: run the platform or one service, mint tokens, trace requirements,
+verify audit chains."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from quancheng.common.audit import ChainReport, verify_log
+from quancheng.common.auth import BuiltinIssuer, Clearance, Role
+from quancheng.common.db import Database
+from quancheng.common.embedded import create_embedded_app, service_factories
+from quancheng.common.settings import SERVICES, Settings
+from quancheng.common.trace import build_report, render
+
+app = typer.Typer(
+    help="Quancheng 全程 — whole-process enforcement records.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Where data lives (default: $QUANCHENG_DATA_DIR or ./var)."),
+]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    settings = Settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    return settings
+
+
+def _serve(asgi_app: object, host: str, port: int, settings: Settings) -> None:
+    uvicorn.run(
+        asgi_app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_config=None,
+        log_level=settings.telemetry.log_level.lower(),
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the gateway.")] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Run all five services in one process (embedded mode), the gateway on HOST:PORT."""
+    settings = _settings(data_dir)
+    base = f"http://{host}:{port}"
+    typer.echo(f"Quancheng 全程 (embedded) — data in {settings.data_dir.resolve()}")
+    typer.echo(f"  API:     {base}   (docs: {base}/docs, health: {base}/healthz)")
+    typer.echo(
+        "  Token:   .venv/bin/quancheng token --sub NAME --role office"
+        f" --data-dir {settings.data_dir}"
+    )
+    typer.echo(f'  Example: curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/me')
+    _serve(create_embedded_app(settings), host, port, settings)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}.")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Run one service on its own (distributed mode)."""
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    settings = _settings(data_dir)
+    factory = service_factories()[service]
+    _serve(factory(settings), host, port, settings)
+
+
+@app.command()
+def token(
+    sub: Annotated[str, typer.Option("--sub", help="Subject (user or client id).")],
+    role: Annotated[list[Role], typer.Option("--role", help="Role; repeat for several.")],
+    section: Annotated[str | None, typer.Option(help="Section code.")] = None,
+    clearance: Annotated[Clearance, typer.Option(help="Secrecy clearance.")] = Clearance.INTERNAL,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.", min=1)] = 3600,
+    data_dir: DataDir = None,
+) -> None:
+    """Print a JWT from the built-in issuer of the data dir (for scripts and trying the API)."""
+    settings = _settings(data_dir)
+    issuer = BuiltinIssuer.from_directory(
+        settings.identity_dir,
+        issuer=settings.identity.issuer,
+        audience=settings.identity.audience,
+    )
+    typer.echo(issuer.mint(sub, role, section=section, clearance=clearance, ttl_seconds=ttl))
+
+
+@app.command()
+def trace(
+    root: Annotated[Path, typer.Option(help="The repository's root.")] = Path(),
+) -> None:
+    """For every requirement ID, the tests that prove it; IDs without a test last."""
+    doc = root / "docs" / "requirements.md"
+    if not doc.is_file():
+        raise typer.BadParameter(f"{doc} not found: run from the repository's root or use --root")
+    typer.echo(render(build_report(root.resolve())))
+
+
+@app.command("verify-audit")
+def verify_audit(data_dir: DataDir = None) -> None:
+    """Verify every service's hash-chained audit log; name the first bad entry of each."""
+    settings = _settings(data_dir)
+
+    async def verify_one(service: str) -> ChainReport:
+        db = Database(settings.database_url(service))
+        db.connect()
+        try:
+            async with db.session() as session:
+                return await verify_log(session)
+        finally:
+            await db.dispose()
+
+    broken = False
+    for service in SERVICES:
+        report = asyncio.run(verify_one(service))
+        if report.intact:
+            typer.echo(f"{service}: intact ({report.entries} entries)")
+        else:
+            broken = True
+            typer.echo(f"{service}: BROKEN at entry {report.first_bad_seq}: {report.reason}")
+    raise typer.Exit(1 if broken else 0)
+
+
+def main() -> None:
+    app()

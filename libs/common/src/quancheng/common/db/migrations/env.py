@@ -1,0 +1,3 @@
+from quancheng.common.db.migrate import run_env
+
+run_env()

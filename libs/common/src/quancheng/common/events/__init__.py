@@ -1,0 +1,47 @@
+"""Events: contracts, the bus interface and its adapters, the outbox and idempotent consumers."""
+
+from quancheng.common.events.bus import EventBus, Handler, Message, decode, encode
+from quancheng.common.events.consumer import Consumers, DeadLetter, ProcessedEvent
+from quancheng.common.events.contracts import (
+    EVENT_TYPES,
+    AccessGranted,
+    AccessRequested,
+    AccessViewed,
+    DeviceIssued,
+    DeviceRegistered,
+    DeviceReturned,
+    Event,
+    EvidenceExported,
+    FixityFailed,
+    RecordingIngested,
+    RetentionDestroyed,
+)
+from quancheng.common.events.inprocess import InProcessBus
+from quancheng.common.events.outbox import OutboxMessage, OutboxRelay, record
+
+__all__ = [
+    "EVENT_TYPES",
+    "AccessGranted",
+    "AccessRequested",
+    "AccessViewed",
+    "Consumers",
+    "DeadLetter",
+    "DeviceIssued",
+    "DeviceRegistered",
+    "DeviceReturned",
+    "Event",
+    "EventBus",
+    "EvidenceExported",
+    "FixityFailed",
+    "Handler",
+    "InProcessBus",
+    "Message",
+    "OutboxMessage",
+    "OutboxRelay",
+    "ProcessedEvent",
+    "RecordingIngested",
+    "RetentionDestroyed",
+    "decode",
+    "encode",
+    "record",
+]

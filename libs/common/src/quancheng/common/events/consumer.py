@@ -1,0 +1,132 @@
+"""Idempotent consumers: each handled event id is recorded in the same transaction as its effects,
+so a redelivered event changes nothing. Messages that break their contract are kept as dead
+letters with the reason instead of blocking the stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from opentelemetry import propagate, trace
+from pydantic import ValidationError
+from sqlalchemy import Column, DateTime, Text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from quancheng.common.db import Database, session_scope
+from quancheng.common.events.bus import EventBus, Message, decode
+from quancheng.common.events.contracts import Event, utcnow
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+E = TypeVar("E", bound=Event)
+EventHandler = Callable[[AsyncSession, E], Awaitable[None]]
+
+
+class ProcessedEvent(SQLModel, table=True):
+    __tablename__ = "processed_events"
+
+    consumer: str = Field(primary_key=True, max_length=64)
+    event_id: str = Field(primary_key=True, max_length=36)
+    event_type: str = Field(max_length=64)
+    processed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class DeadLetter(SQLModel, table=True):
+    __tablename__ = "dead_letters"
+
+    id: int | None = Field(default=None, primary_key=True)
+    consumer: str = Field(max_length=64)
+    topic: str = Field(max_length=128)
+    key: str | None = Field(default=None, max_length=128)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    headers: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Consumers:
+    """A service's event handlers, subscribed to the bus as one consumer group named after it."""
+
+    def __init__(self, name: str, db: Database, *, ready_timeout: float = 30.0) -> None:
+        self.name = name
+        self._db = db
+        self._handlers: dict[str, EventHandler[Any]] = {}
+        self._ready = asyncio.Event()
+        self._ready_timeout = ready_timeout
+
+    def on(self, event_cls: type[E], handler: EventHandler[E]) -> None:
+        self._handlers[event_cls.event_type] = cast(EventHandler[Any], handler)
+
+    def attach(self, bus: EventBus) -> None:
+        if self._handlers:
+            topics = [f"quancheng.{event_type}" for event_type in self._handlers]
+            bus.subscribe(self.name, topics, self.handle)
+
+    def ready(self) -> None:
+        """The service's database is up: deliveries may proceed."""
+        self._ready.set()
+
+    def not_ready(self) -> None:
+        self._ready.clear()
+
+    async def handle(self, message: Message) -> None:
+        # A delivery that arrives while the service is still starting waits for it; if it does
+        # not come up in time the delivery fails and the bus delivers it again later.
+        await asyncio.wait_for(self._ready.wait(), timeout=self._ready_timeout)
+        try:
+            event = decode(message)
+        except (ValidationError, ValueError) as exc:
+            await self._dead_letter(message, str(exc))
+            return
+        handler = self._handlers.get(event.event_type)
+        if handler is None:
+            return
+        context = propagate.extract(message.headers)
+        with tracer.start_as_current_span(
+            f"consume {event.event_type}",
+            context=context,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.consumer.group.name": self.name,
+                "messaging.message.id": str(event.event_id),
+            },
+        ):
+            try:
+                async with session_scope(self._db) as session:
+                    key = (self.name, str(event.event_id))
+                    if await session.get(ProcessedEvent, key) is not None:
+                        return
+                    await handler(session, event)
+                    session.add(
+                        ProcessedEvent(
+                            consumer=self.name,
+                            event_id=str(event.event_id),
+                            event_type=event.event_type,
+                            processed_at=utcnow(),
+                        )
+                    )
+            except IntegrityError:
+                # A concurrent delivery of the same event committed first; its effects stand.
+                log.info("event %s already processed by %s", event.event_id, self.name)
+
+    async def _dead_letter(self, message: Message, reason: str) -> None:
+        log.error("dead letter for %s on %s: %s", self.name, message.topic, reason)
+        async with session_scope(self._db) as session:
+            session.add(
+                DeadLetter(
+                    consumer=self.name,
+                    topic=message.topic,
+                    key=message.key,
+                    payload=message.value.decode(errors="replace"),
+                    headers=json.dumps(message.headers),
+                    reason=reason,
+                    received_at=utcnow(),
+                )
+            )

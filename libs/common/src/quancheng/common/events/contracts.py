@@ -1,0 +1,189 @@
+"""Versioned event contracts. An event is a fact one service tells the others.
+
+On the wire (Kafka or the in-process bus) an event travels as a :class:`~.bus.Message`: the topic
+is ``quancheng.<event type>``, the key is the aggregate id (so one aggregate's events stay in
+order), and the headers carry the event id, type, version and the trace context.
+A change to a contract that is not backwards compatible gets a new ``version``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str]
+    version: ClassVar[int] = 1
+    aggregate_field: ClassVar[str]
+
+    event_id: UUID = Field(default_factory=uuid4)
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def aggregate_id(self) -> str:
+        return str(getattr(self, self.aggregate_field))
+
+    @classmethod
+    def topic(cls) -> str:
+        return f"quancheng.{cls.event_type}"
+
+
+class RecordingIngested(Event):
+    event_type = "recording.ingested"
+    aggregate_field = "record_id"
+
+    record_id: UUID
+    upload_id: str
+    object_key: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sm3: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    filename: str
+    kind: str
+    device_id: str
+    officer_id: str
+    activity_id: str | None = None
+    section: str | None = None
+    captured_at: datetime | None = None
+    captured_until: datetime | None = None
+    clock_drift_seconds: float | None = None
+    deadline_missed: bool = False
+    party_informed: bool | None = None
+    source_record_id: UUID | None = None  # set for derived items (clips, extracts)
+
+
+class AccessRequested(Event):
+    event_type = "access.requested"
+    aggregate_field = "request_id"
+
+    request_id: UUID
+    requester: str
+    requester_kind: str
+    record_ids: list[UUID]
+    purpose: str
+    section: str | None = None
+
+
+class AccessGranted(Event):
+    event_type = "access.granted"
+    aggregate_field = "request_id"
+
+    request_id: UUID
+    approver: str
+    record_ids: list[UUID]
+    valid_until: datetime
+
+
+class AccessViewed(Event):
+    event_type = "access.viewed"
+    aggregate_field = "record_id"
+
+    request_id: UUID | None
+    record_id: UUID
+    viewer: str
+    accompanied_by: str | None = None
+
+
+class EvidenceExported(Event):
+    event_type = "evidence.exported"
+    aggregate_field = "export_id"
+
+    export_id: UUID
+    record_ids: list[UUID]
+    extractor: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class DeviceRegistered(Event):
+    event_type = "device.registered"
+    aggregate_field = "device_id"
+
+    device_id: UUID
+    serial_number: str
+    kind: str
+    model: str
+    section: str
+    explosion_proof: bool = False
+    registered_by: str
+
+
+class DeviceIssued(Event):
+    event_type = "device.issued"
+    aggregate_field = "device_id"
+
+    device_id: UUID
+    officer_id: str
+    section: str
+    issued_by: str
+
+
+class DeviceReturned(Event):
+    event_type = "device.returned"
+    aggregate_field = "device_id"
+
+    device_id: UUID
+    officer_id: str
+    received_by: str
+
+
+class RetentionDestroyed(Event):
+    event_type = "retention.destroyed"
+    aggregate_field = "record_id"
+
+    record_id: UUID
+    object_key: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    destruction_list_id: UUID
+    certificate_id: UUID
+
+
+class FixityFailed(Event):
+    event_type = "fixity.failed"
+    aggregate_field = "object_key"
+
+    object_key: str
+    record_id: UUID | None = None
+    expected_sha256: str
+    actual_sha256: str | None  # None: the object could not be read at all
+    detail: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.event_type: cls
+    for cls in (
+        RecordingIngested,
+        AccessRequested,
+        AccessGranted,
+        AccessViewed,
+        EvidenceExported,
+        DeviceRegistered,
+        DeviceIssued,
+        DeviceReturned,
+        RetentionDestroyed,
+        FixityFailed,
+    )
+}
+
+
+class UnknownEventError(ValueError):
+    pass
+
+
+def parse_event(event_type: str, version: int, payload: dict[str, Any]) -> Event:
+    """Validate a payload against its contract; raises ValueError (incl. pydantic's) if it fails."""
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        raise UnknownEventError(f"unknown event type {event_type!r}")
+    if version != cls.version:
+        raise UnknownEventError(f"{event_type} version {version} is not supported")
+    return cls.model_validate(payload)

@@ -1,0 +1,161 @@
+"""What every service is made of: ``create_service_app`` builds a FastAPI app with its database and
+migrations, outbox relay, consumers, health and readiness, metrics, traces and JSON errors.
+
+Nothing connects when the app is built; the lifespan connects, migrates and starts the relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from quancheng.common.auth import current_principal
+from quancheng.common.db import Database, MigrationSet, upgrade
+from quancheng.common.errors import install_error_handlers
+from quancheng.common.events import Consumers, OutboxRelay
+from quancheng.common.settings import Settings
+from quancheng.common.telemetry import Metrics, configure_process, instrument_app
+from quancheng.common.wiring import Platform
+
+LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    title: str
+    description: str
+    migrations: MigrationSet
+    routers: Sequence[APIRouter]
+    consumers: Callable[[Consumers], None] | None = None
+    lifespan_hooks: Sequence[LifespanHook] = field(default_factory=tuple)
+    # Extra facts for /healthz (the gateway reports every service's health there).
+    health_details: Callable[[Request], Awaitable[dict[str, Any]]] | None = None
+
+
+@dataclass
+class ServiceState:
+    """Everything a running service holds; routes reach it through ``request.app.state.service``."""
+
+    definition: ServiceDefinition
+    settings: Settings
+    platform: Platform
+    db: Database
+    relay: OutboxRelay
+    consumers: Consumers
+
+
+def service_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed after the route returns, before the response."""
+    async with service_state(request).db.session() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+State = Annotated[ServiceState, Depends(service_state)]
+
+
+def secured_router(**kwargs: Any) -> APIRouter:
+    """A router whose every route needs a verified token (deny by default)."""
+    return APIRouter(dependencies=[Depends(current_principal)], **kwargs)
+
+
+def _health_router(definition: ServiceDefinition) -> APIRouter:
+    router = APIRouter(tags=["health"])
+    name = definition.name
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz(request: Request) -> dict[str, Any]:
+        details = await definition.health_details(request) if definition.health_details else {}
+        return {"service": name, "status": "ok", **details}
+
+    @router.get("/readyz", summary="Readiness: database and object store reachable")
+    async def readyz(state: State) -> JSONResponse:
+        checks = {
+            "database": await state.db.ping(),
+            "object_store": await state.platform.store.ping(),
+        }
+        ready = all(checks.values())
+        return JSONResponse(
+            {"service": name, "status": "ready" if ready else "not_ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    return router
+
+
+def create_service_app(
+    definition: ServiceDefinition, settings: Settings, platform: Platform | None = None
+) -> FastAPI:
+    """Build the service. Without ``platform`` the app owns one and starts it in its lifespan."""
+    owns_platform = platform is None
+    platform = platform or Platform(settings)
+    db = Database(
+        settings.database_url(definition.name),
+        pool_size=settings.database.pool_size,
+        echo=settings.database.echo,
+    )
+    relay = OutboxRelay(db, platform.bus, interval=settings.bus.relay_interval_seconds)
+    consumers = Consumers(definition.name, db)
+    if definition.consumers is not None:
+        definition.consumers(consumers)
+    consumers.attach(platform.bus)
+    state = ServiceState(definition, settings, platform, db, relay, consumers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_process(settings.telemetry, definition.name)
+        async with AsyncExitStack() as stack:
+            if owns_platform:
+                await stack.enter_async_context(platform.running())
+            app.state.verifier = platform.verifier
+            await anyio.to_thread.run_sync(upgrade, db.url, definition.migrations)
+            db.connect()
+            stack.push_async_callback(db.dispose)
+            consumers.ready()
+            stack.callback(consumers.not_ready)
+            relay_task = asyncio.create_task(relay.run(), name=f"{definition.name}-outbox-relay")
+            stack.push_async_callback(_cancel, relay_task)
+            for hook in definition.lifespan_hooks:
+                await stack.enter_async_context(hook(app))
+            yield
+
+    app = FastAPI(
+        title=definition.title,
+        description=definition.description,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.service = state
+    install_error_handlers(app)
+    Metrics(definition.name).install(app)
+    app.include_router(_health_router(definition))
+    for router in definition.routers:
+        app.include_router(router)
+    instrument_app(app)
+    return app
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,99 @@
+"""The object-store contract: a small core every adapter implements (shaped after S3 + Object Lock).
+
+Originals are written once and never changed: a key that exists can't be written again, an object
+can't be deleted before its retain-until nor while a legal hold is on it (A-13, D-18, B-12b).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+class ObjectStoreError(Exception):
+    """Base of every refusal an object store gives."""
+
+
+class ObjectExistsError(ObjectStoreError):
+    """The key is already written; originals are write-once."""
+
+
+class ObjectLockedError(ObjectStoreError):
+    """The object is retained (retain-until in the future) or under legal hold."""
+
+
+class NoSuchObjectError(ObjectStoreError):
+    pass
+
+
+class NoSuchUploadError(ObjectStoreError):
+    pass
+
+
+class InvalidRangeError(ObjectStoreError):
+    pass
+
+
+class InvalidPartError(ObjectStoreError):
+    """A part list that does not match the uploaded parts (missing, unknown or wrong etag)."""
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    part_number: int  # 1-based, as in S3
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    retain_until: datetime | None
+    legal_hold: bool
+    created_at: datetime
+
+
+class ObjectStore(Protocol):
+    async def create_multipart(self, key: str, *, retain_until: datetime | None) -> str:
+        """Start a multipart upload; returns its upload id. Refused if ``key`` exists."""
+        ...
+
+    async def upload_part(
+        self, key: str, upload_id: str, part_number: int, data: bytes
+    ) -> PartInfo: ...
+
+    async def list_parts(self, key: str, upload_id: str) -> list[PartInfo]: ...
+
+    async def complete_multipart(
+        self, key: str, upload_id: str, parts: list[PartInfo]
+    ) -> ObjectInfo:
+        """Assemble the parts, in the order given, into the write-once object."""
+        ...
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None: ...
+
+    async def put(self, key: str, data: bytes, *, retain_until: datetime | None) -> ObjectInfo:
+        """Write a small object once. Refused with ObjectExistsError if the key exists."""
+        ...
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Stream bytes ``start`` .. ``end`` inclusive (HTTP Range semantics)."""
+        ...
+
+    async def head(self, key: str) -> ObjectInfo: ...
+
+    async def set_legal_hold(self, key: str, on: bool) -> None: ...
+
+    async def extend_retention(self, key: str, retain_until: datetime) -> None:
+        """Move retain-until later; shortening it is refused (COMPLIANCE mode)."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove an object whose retention has passed and that has no legal hold."""
+        ...
+
+    async def ping(self) -> bool: ...

@@ -1,0 +1,419 @@
+"""The embedded object store: write-once objects in a local directory.
+
+Layout under ``root``::
+
+    objects/<key>                    the bytes, read-only (0o444)
+    meta/<key>.json                  size, etag, retain_until, legal_hold, created_at
+    multipart/<upload_id>/           manifest.json (key, retain_until) and parts/00001 …
+    tmp/                             files being written, moved or linked into place when complete
+    lock                             held while a sidecar is read, checked and rewritten
+
+An object is visible only when both its file and its sidecar exist.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import partial
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from anyio import to_thread
+
+from quancheng.common.storage.base import (
+    InvalidPartError,
+    InvalidRangeError,
+    NoSuchObjectError,
+    NoSuchUploadError,
+    ObjectExistsError,
+    ObjectInfo,
+    ObjectLockedError,
+    ObjectStoreError,
+    PartInfo,
+)
+
+CHUNK_SIZE = 1024 * 1024
+MAX_PART_NUMBER = 10_000
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class LocalObjectStore:
+    """The ``ObjectStore`` contract over a local directory; write-once is enforced here."""
+
+    def __init__(self, root: Path, *, clock: Callable[[], datetime] | None = None) -> None:
+        self._root = root
+        self._clock: Callable[[], datetime] = clock or partial(datetime.now, UTC)
+        self._objects = root / "objects"
+        self._meta = root / "meta"
+        self._uploads = root / "multipart"
+        self._tmp = root / "tmp"
+
+    async def create_multipart(self, key: str, *, retain_until: datetime | None) -> str:
+        _check_key(key)
+        _check_aware(retain_until)
+        return await to_thread.run_sync(self._create_multipart, key, retain_until)
+
+    async def upload_part(
+        self, key: str, upload_id: str, part_number: int, data: bytes
+    ) -> PartInfo:
+        _check_key(key)
+        if not 1 <= part_number <= MAX_PART_NUMBER:
+            raise ValueError(f"part number {part_number} is outside 1..{MAX_PART_NUMBER}")
+        return await to_thread.run_sync(self._upload_part, key, upload_id, part_number, data)
+
+    async def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+        _check_key(key)
+        return await to_thread.run_sync(self._list_parts, key, upload_id)
+
+    async def complete_multipart(
+        self, key: str, upload_id: str, parts: list[PartInfo]
+    ) -> ObjectInfo:
+        _check_key(key)
+        return await to_thread.run_sync(self._complete_multipart, key, upload_id, parts)
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        _check_key(key)
+        await to_thread.run_sync(self._abort_multipart, key, upload_id)
+
+    async def put(self, key: str, data: bytes, *, retain_until: datetime | None) -> ObjectInfo:
+        _check_key(key)
+        _check_aware(retain_until)
+        return await to_thread.run_sync(self._put, key, data, retain_until)
+
+    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        _check_key(key)
+        info = await to_thread.run_sync(self._head, key)
+        # Reading a 0-byte object from 0 is valid and yields nothing.
+        if start < 0 or (end is not None and end < start) or (start > 0 and start >= info.size):
+            raise InvalidRangeError(
+                f"range {start}-{'' if end is None else end} is not satisfiable "
+                f"for {key!r} of {info.size} bytes"
+            )
+        last = info.size - 1 if end is None else min(end, info.size - 1)
+        offset = start
+        while offset <= last:
+            chunk = await to_thread.run_sync(
+                self._read_chunk, key, offset, min(CHUNK_SIZE, last - offset + 1)
+            )
+            yield chunk
+            offset += len(chunk)
+
+    async def head(self, key: str) -> ObjectInfo:
+        _check_key(key)
+        return await to_thread.run_sync(self._head, key)
+
+    async def set_legal_hold(self, key: str, on: bool) -> None:
+        _check_key(key)
+        await to_thread.run_sync(self._set_legal_hold, key, on)
+
+    async def extend_retention(self, key: str, retain_until: datetime) -> None:
+        _check_key(key)
+        _check_aware(retain_until)
+        await to_thread.run_sync(self._extend_retention, key, retain_until)
+
+    async def delete(self, key: str) -> None:
+        _check_key(key)
+        await to_thread.run_sync(self._delete, key)
+
+    async def ping(self) -> bool:
+        return await to_thread.run_sync(self._ping)
+
+    # Blocking halves, run in worker threads.
+
+    def _put(self, key: str, data: bytes, retain_until: datetime | None) -> ObjectInfo:
+        def write(out: BinaryIO) -> str:
+            out.write(data)
+            return _md5_hex(data)
+
+        return self._publish(key, retain_until, write)
+
+    def _create_multipart(self, key: str, retain_until: datetime | None) -> str:
+        if (self._objects / key).exists():
+            raise ObjectExistsError(f"{key!r} is already written")
+        upload_id = uuid.uuid4().hex
+        staging = self._uploads / upload_id
+        _mkdirs(staging / "parts")
+        manifest = {"key": key, "retain_until": _format_time(retain_until)}
+        self._replace_atomically(staging / "manifest.json", json.dumps(manifest).encode())
+        return upload_id
+
+    def _upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> PartInfo:
+        staging, _ = self._upload(key, upload_id)
+        try:
+            self._replace_atomically(_part_path(staging, part_number), data)
+        except FileNotFoundError:
+            raise NoSuchUploadError(f"upload {upload_id} was aborted or completed") from None
+        return PartInfo(part_number=part_number, etag=_md5_hex(data), size=len(data))
+
+    def _list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+        staging, _ = self._upload(key, upload_id)
+        parts = []
+        # Parts keep no etag of their own (it could disagree with a re-uploaded part): hash them.
+        for path in sorted((staging / "parts").iterdir()):
+            digest, size = _hash_file(path)
+            parts.append(PartInfo(part_number=int(path.name), etag=digest.hex(), size=size))
+        return parts
+
+    def _complete_multipart(self, key: str, upload_id: str, parts: list[PartInfo]) -> ObjectInfo:
+        staging, retain_until = self._upload(key, upload_id)
+        if not parts:
+            raise InvalidPartError("a multipart upload needs at least one part")
+        if any(a.part_number >= b.part_number for a, b in pairwise(parts)):
+            raise InvalidPartError("parts must be listed in ascending part_number order")
+        files = [_part_path(staging, part.part_number) for part in parts]
+        missing = [p.part_number for p, f in zip(parts, files, strict=True) if not f.is_file()]
+        if missing:
+            raise InvalidPartError(f"upload {upload_id} has no part(s) {missing}")
+
+        # Etags are checked while copying, so each part is read once.
+        def assemble(out: BinaryIO) -> str:
+            digests = []
+            for part, path in zip(parts, files, strict=True):
+                digest, _ = _hash_file(path, out)
+                if digest.hex() != part.etag:
+                    raise InvalidPartError(
+                        f"part {part.part_number} has etag {digest.hex()}, not {part.etag}"
+                    )
+                digests.append(digest)
+            return f"{_md5_hex(b''.join(digests))}-{len(parts)}"
+
+        info = self._publish(key, retain_until, assemble)
+        shutil.rmtree(staging)
+        return info
+
+    def _abort_multipart(self, key: str, upload_id: str) -> None:
+        staging, _ = self._upload(key, upload_id)
+        shutil.rmtree(staging)
+
+    def _head(self, key: str) -> ObjectInfo:
+        if not (self._objects / key).is_file():
+            raise NoSuchObjectError(key)
+        try:
+            doc = json.loads(self._meta_path(key).read_bytes())
+        except (FileNotFoundError, NotADirectoryError):
+            raise NoSuchObjectError(key) from None
+        return ObjectInfo(
+            key=key,
+            size=doc["size"],
+            etag=doc["etag"],
+            retain_until=_parse_time(doc["retain_until"]),
+            legal_hold=doc["legal_hold"],
+            created_at=datetime.fromisoformat(doc["created_at"]),
+        )
+
+    def _read_chunk(self, key: str, offset: int, length: int) -> bytes:
+        try:
+            with (self._objects / key).open("rb") as f:
+                f.seek(offset)
+                chunk = f.read(length)
+        except FileNotFoundError:
+            raise NoSuchObjectError(key) from None
+        if len(chunk) != length:
+            raise ObjectStoreError(f"{key!r} is shorter than its recorded size")
+        return chunk
+
+    def _set_legal_hold(self, key: str, on: bool) -> None:
+        with self._locked():
+            info = self._head(key)
+            self._write_meta(replace(info, legal_hold=on))
+
+    def _extend_retention(self, key: str, retain_until: datetime) -> None:
+        with self._locked():
+            info = self._head(key)
+            if info.retain_until is not None and retain_until < info.retain_until:
+                raise ObjectLockedError(
+                    f"{key!r} is retained until {info.retain_until.isoformat()}; "
+                    f"retention can't be shortened to {retain_until.isoformat()}"
+                )
+            self._write_meta(replace(info, retain_until=retain_until))
+
+    def _delete(self, key: str) -> None:
+        with self._locked():
+            info = self._head(key)
+            if info.legal_hold:
+                raise ObjectLockedError(f"{key!r} is under legal hold")
+            if info.retain_until is not None and info.retain_until > self._clock():
+                raise ObjectLockedError(
+                    f"{key!r} is retained until {info.retain_until.isoformat()}"
+                )
+            # Bytes first: a crash in between leaves an invisible sidecar, replaced by the next put.
+            path = self._objects / key
+            path.unlink()
+            _fsync_dir(path.parent)
+            meta = self._meta_path(key)
+            meta.unlink()
+            _fsync_dir(meta.parent)
+
+    def _ping(self) -> bool:
+        # Creating a missing root is what the first write would do anyway.
+        try:
+            self._root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return False
+        return os.access(self._root, os.W_OK | os.X_OK)
+
+    # Helpers.
+
+    def _publish(
+        self, key: str, retain_until: datetime | None, write: Callable[[BinaryIO], str]
+    ) -> ObjectInfo:
+        """Write the object through ``write`` (which returns its etag) and claim ``key`` once."""
+        target = self._objects / key
+        if target.exists():
+            raise ObjectExistsError(f"{key!r} is already written")
+        try:
+            _mkdirs(target.parent)
+            _mkdirs(self._meta_path(key).parent)
+        except (FileExistsError, NotADirectoryError):
+            raise ObjectExistsError(f"{key!r} collides with a key already written") from None
+        _mkdirs(self._tmp)
+        tmp = self._tmp / uuid.uuid4().hex
+        try:
+            with tmp.open("xb") as out:
+                etag = write(out)
+                size = out.tell()
+                out.flush()
+                # Same inode as the final link, so the object is never writable once visible.
+                os.fchmod(out.fileno(), 0o444)
+                os.fsync(out.fileno())
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                raise ObjectExistsError(f"{key!r} is already written") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(target.parent)
+        # The link is the write-once claim, so only its winner writes the sidecar, after it.
+        info = ObjectInfo(
+            key=key,
+            size=size,
+            etag=etag,
+            retain_until=retain_until,
+            legal_hold=False,
+            created_at=self._clock(),
+        )
+        self._write_meta(info)
+        return info
+
+    def _write_meta(self, info: ObjectInfo) -> None:
+        doc = {
+            "size": info.size,
+            "etag": info.etag,
+            "retain_until": _format_time(info.retain_until),
+            "legal_hold": info.legal_hold,
+            "created_at": info.created_at.isoformat(),
+        }
+        self._replace_atomically(self._meta_path(info.key), json.dumps(doc).encode())
+
+    def _replace_atomically(self, path: Path, data: bytes) -> None:
+        _mkdirs(self._tmp)
+        tmp = self._tmp / uuid.uuid4().hex
+        try:
+            with tmp.open("xb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(path.parent)
+
+    def _upload(self, key: str, upload_id: str) -> tuple[Path, datetime | None]:
+        """The staging directory and retain-until of an upload of ``key``."""
+        if not _UPLOAD_ID.fullmatch(upload_id):
+            raise NoSuchUploadError(f"no upload {upload_id!r}")
+        staging = self._uploads / upload_id
+        try:
+            manifest: dict[str, Any] = json.loads((staging / "manifest.json").read_bytes())
+        except FileNotFoundError:
+            raise NoSuchUploadError(f"no upload {upload_id!r}") from None
+        if manifest["key"] != key:
+            raise NoSuchUploadError(f"upload {upload_id} is not an upload of {key!r}")
+        return staging, _parse_time(manifest["retain_until"])
+
+    def _meta_path(self, key: str) -> Path:
+        return self._meta / f"{key}.json"
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Serialise sidecar read-modify-writes across threads and processes sharing ``root``."""
+        self._root.mkdir(parents=True, exist_ok=True)
+        with (self._root / "lock").open("ab") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            yield
+
+
+def _check_key(key: str) -> None:
+    if not key:
+        raise ValueError("object key is empty")
+    if key.startswith("/") or "\\" in key or "\x00" in key:
+        raise ValueError(f"object key {key!r} is absolute or contains a backslash or NUL")
+    if any(segment in ("", ".", "..") for segment in key.split("/")):
+        raise ValueError(f"object key {key!r} has an empty, '.' or '..' segment")
+
+
+def _check_aware(when: datetime | None) -> None:
+    if when is not None and when.utcoffset() is None:
+        raise ValueError("retain_until must be timezone-aware")
+
+
+def _format_time(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat()
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _part_path(staging: Path, part_number: int) -> Path:
+    return staging / "parts" / f"{part_number:05d}"
+
+
+def _md5_hex(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _hash_file(path: Path, copy_to: BinaryIO | None = None) -> tuple[bytes, int]:
+    """The binary MD5 and size of a file, streamed (and copied to ``copy_to`` if given)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK_SIZE):
+            digest.update(chunk)
+            size += len(chunk)
+            if copy_to is not None:
+                copy_to.write(chunk)
+    return digest.digest(), size
+
+
+def _mkdirs(path: Path) -> None:
+    """``mkdir -p`` that fsyncs every directory it adds an entry to."""
+    if path.is_dir():
+        return
+    _mkdirs(path.parent)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+        return
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

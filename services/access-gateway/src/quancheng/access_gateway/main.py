@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from quancheng.access_gateway.api.routes import identity, proxy
+from quancheng.access_gateway.config import MIGRATIONS, SERVICE_NAME
+from quancheng.access_gateway.proxy import health_of_services, upstreams_hook
+from quancheng.common.service import ServiceDefinition, create_service_app
+from quancheng.common.settings import Settings
+from quancheng.common.wiring import Platform
+
+
+def create_app(
+    settings: Settings | None = None,
+    platform: Platform | None = None,
+    upstream_apps: Mapping[str, ASGIApp] | None = None,
+) -> FastAPI:
+    """The gateway. ``upstream_apps`` (embedded mode) are reached in-process; otherwise by URL."""
+    definition = ServiceDefinition(
+        name=SERVICE_NAME,
+        title="Quancheng 全程 API",
+        description="The public entry of Quancheng: every request is authenticated here first.",
+        migrations=MIGRATIONS,
+        routers=[identity.public, identity.router, proxy.router],
+        lifespan_hooks=[upstreams_hook(upstream_apps)],
+        health_details=health_of_services,
+    )
+    return create_service_app(definition, settings or Settings(), platform)

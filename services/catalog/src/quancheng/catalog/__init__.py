@@ -1,0 +1,1 @@
+"""Catalog: records, activities, enterprises, compliance and the archive (B, C, E)."""

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from quancheng.catalog.config import MIGRATIONS, SERVICE_NAME
+from quancheng.common.service import ServiceDefinition, create_service_app
+from quancheng.common.settings import Settings
+from quancheng.common.wiring import Platform
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE_NAME,
+    title="Quancheng catalog 档案目录",
+    description=(
+        "Records, activities, enterprises, recording duties, compliance, search and archive export."
+    ),
+    migrations=MIGRATIONS,
+    routers=[],
+)
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    return create_service_app(DEFINITION, settings or Settings(), platform)

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from quancheng.common.service import ServiceDefinition, create_service_app
+from quancheng.common.settings import Settings
+from quancheng.common.wiring import Platform
+from quancheng.device_registry.api.routes import devices
+from quancheng.device_registry.config import MIGRATIONS, SERVICE_NAME
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE_NAME,
+    title="Quancheng device registry 设备登记",
+    description="Sections, officers and recording devices: registration, issue, return, checks.",
+    migrations=MIGRATIONS,
+    routers=[devices.router],
+)
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    return create_service_app(DEFINITION, settings or Settings(), platform)

@@ -1,0 +1,6 @@
+from pathlib import Path
+
+from quancheng.common.db import MigrationSet
+
+SERVICE_NAME = "ingest"
+MIGRATIONS = MigrationSet(SERVICE_NAME, Path(__file__).parent / "migrations")

@@ -1,0 +1,44 @@
+"""Events ingest listens to: the device registry's, to know which officer holds which device."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from quancheng.common.events import Consumers, DeviceIssued, DeviceRegistered, DeviceReturned
+from quancheng.common.events.contracts import utcnow
+from quancheng.ingest.models import KnownDevice
+from quancheng.ingest.repository import KnownDeviceRepository
+
+
+async def on_device_registered(session: AsyncSession, event: DeviceRegistered) -> None:
+    repo = KnownDeviceRepository(session)
+    device = await repo.get(event.device_id) or KnownDevice(
+        device_id=event.device_id,
+        serial_number=event.serial_number,
+        kind=event.kind,
+        section=event.section,
+        updated_at=event.occurred_at,
+    )
+    await repo.save(device)
+
+
+async def on_device_issued(session: AsyncSession, event: DeviceIssued) -> None:
+    repo = KnownDeviceRepository(session)
+    device = await repo.get(event.device_id)
+    if device is not None:
+        device.officer_id, device.updated_at = event.officer_id, utcnow()
+        await repo.save(device)
+
+
+async def on_device_returned(session: AsyncSession, event: DeviceReturned) -> None:
+    repo = KnownDeviceRepository(session)
+    device = await repo.get(event.device_id)
+    if device is not None:
+        device.officer_id, device.updated_at = None, utcnow()
+        await repo.save(device)
+
+
+def register(consumers: Consumers) -> None:
+    consumers.on(DeviceRegistered, on_device_registered)
+    consumers.on(DeviceIssued, on_device_issued)
+    consumers.on(DeviceReturned, on_device_returned)
