@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := constraints.txt requirements-dev.txt libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: run test lint typecheck unit install
+.PHONY: run test lint typecheck unit install test-servers
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+test-servers:
+	scripts/install-test-servers
+
+unit: $(STAMP) test-servers
 	$(BIN)/pytest
 
 test: lint typecheck unit

@@ -3,7 +3,9 @@ running in-process, and tokens from its built-in issuer."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +16,27 @@ from starlette.applications import Starlette
 from quancheng.common.auth import BuiltinIssuer, Clearance, Role
 from quancheng.common.embedded import create_embedded_app
 from quancheng.common.settings import BusSettings, Settings, TelemetrySettings
+from quancheng.common.testing.postgres import PostgresServer
 
 TokenFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One private PostgreSQL cluster for the whole run; each test takes its own database."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each kind the services run on."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database(f"t_{uuid.uuid4().hex}")
 
 
 @pytest.fixture
@@ -58,11 +79,17 @@ class Embedded:
         return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture
-async def embedded(settings: Settings, issuer: BuiltinIssuer) -> AsyncIterator[Embedded]:
+@asynccontextmanager
+async def embedded_platform(settings: Settings) -> AsyncIterator[Embedded]:
     """All five services in this process, reached through the gateway like a client would."""
     app = create_embedded_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Embedded(app, client, settings)
+
+
+@pytest.fixture
+async def embedded(settings: Settings, issuer: BuiltinIssuer) -> AsyncIterator[Embedded]:
+    async with embedded_platform(settings) as platform:
+        yield platform

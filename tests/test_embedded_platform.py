@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from conftest import Embedded, TokenFactory
+from conftest import Embedded, TokenFactory, embedded_platform
 from quancheng.common.auth import Role
 from quancheng.common.db import Database
+from quancheng.common.settings import SERVICES, Settings
+from quancheng.common.testing.postgres import PostgresServer
 from quancheng.ingest.repository import KnownDeviceRepository
 
 
@@ -18,7 +20,10 @@ async def test_gateway_health_answers_for_every_service(embedded: Embedded) -> N
     body = response.json()
     assert body["status"] == "ok"
     assert body["services"] == {
-        "access-gateway": "ok", "device-registry": "ok", "ingest": "ok", "catalog": "ok",
+        "access-gateway": "ok",
+        "device-registry": "ok",
+        "ingest": "ok",
+        "catalog": "ok",
         "retention": "ok",
     }
 
@@ -26,10 +31,31 @@ async def test_gateway_health_answers_for_every_service(embedded: Embedded) -> N
 async def test_an_event_from_the_registry_reaches_ingest(
     embedded: Embedded, token: TokenFactory
 ) -> None:
+    await register_and_see_it_in_ingest(embedded, token)
+
+
+async def test_the_platform_runs_on_postgresql(
+    settings: Settings, postgres: PostgresServer, token: TokenFactory
+) -> None:
+    databases = {
+        name.replace("-", "_"): postgres.create_database(f"e_{uuid4().hex}") for name in SERVICES
+    }
+    pg_settings = settings.model_copy(
+        update={"database": settings.database.model_copy(update=databases)}
+    )
+    async with embedded_platform(pg_settings) as platform:
+        await register_and_see_it_in_ingest(platform, token)
+
+
+async def register_and_see_it_in_ingest(embedded: Embedded, token: TokenFactory) -> None:
     response = await embedded.client.post(
         "/api/v1/devices",
-        json={"kind": "body_camera", "serial_number": "BC-0001", "model": "DSJ-V9",
-              "section": "JC1"},
+        json={
+            "kind": "body_camera",
+            "serial_number": "BC-0001",
+            "model": "DSJ-V9",
+            "section": "JC1",
+        },
         headers=embedded.auth(token("office-1", Role.OFFICE)),
     )
     assert response.status_code == 201, response.text

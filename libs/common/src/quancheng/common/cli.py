@@ -13,6 +13,7 @@ import uvicorn
 from quancheng.common.audit import ChainReport, verify_log
 from quancheng.common.auth import BuiltinIssuer, Clearance, Role
 from quancheng.common.db import Database
+from quancheng.common.db.database import sqlite_path
 from quancheng.common.embedded import create_embedded_app, service_factories
 from quancheng.common.settings import SERVICES, Settings
 from quancheng.common.trace import build_report, render
@@ -128,6 +129,10 @@ def verify_audit(data_dir: DataDir = None) -> None:
 
     broken = False
     for service in SERVICES:
+        path = sqlite_path(settings.database_url(service))
+        if path is not None and not path.exists():
+            typer.echo(f"{service}: no database yet ({path})")
+            continue
         report = asyncio.run(verify_one(service))
         if report.intact:
             typer.echo(f"{service}: intact ({report.entries} entries)")

@@ -7,7 +7,7 @@ Nothing connects when the app is built; the lifespan connects, migrates and star
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,6 +25,8 @@ from quancheng.common.events import Consumers, OutboxRelay
 from quancheng.common.settings import Settings
 from quancheng.common.telemetry import Metrics, configure_process, instrument_app
 from quancheng.common.wiring import Platform
+
+log = logging.getLogger(__name__)
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -132,9 +134,9 @@ def create_service_app(
             db.connect()
             stack.push_async_callback(db.dispose)
             consumers.ready()
-            stack.callback(consumers.not_ready)
+            stack.push_async_callback(consumers.stop)
             relay_task = asyncio.create_task(relay.run(), name=f"{definition.name}-outbox-relay")
-            stack.push_async_callback(_cancel, relay_task)
+            stack.push_async_callback(_stop_relay, relay, relay_task)
             for hook in definition.lifespan_hooks:
                 await stack.enter_async_context(hook(app))
             yield
@@ -155,7 +157,9 @@ def create_service_app(
     return app
 
 
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+async def _stop_relay(relay: OutboxRelay, task: asyncio.Task[None]) -> None:
+    relay.stop()
+    try:
+        await asyncio.wait_for(task, timeout=10)
+    except TimeoutError:
+        log.warning("outbox relay did not stop in time; cancelled")

@@ -46,7 +46,7 @@ class DatabaseSettings(BaseModel):
     echo: bool = False
 
     def url_for(self, service: str) -> str:
-        url: str = getattr(self, service.replace("-", "_"))
+        url: str = getattr(self, service.replace("-", "_"), "")
         return url
 
 

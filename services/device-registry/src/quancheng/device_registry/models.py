@@ -4,10 +4,9 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
-from quancheng.common.db import enum_column
+from quancheng.common.db import enum_column, utc_column
 
 
 class DeviceKind(StrEnum):
@@ -56,4 +55,4 @@ class Device(SQLModel, table=True):
         default=DeviceStatus.REGISTERED, sa_column=enum_column(DeviceStatus, index=True)
     )
     registered_by: str = Field(max_length=128)
-    registered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    registered_at: datetime = Field(sa_column=utc_column())

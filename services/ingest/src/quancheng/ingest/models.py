@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
+
+from quancheng.common.db import utc_column
 
 
 class KnownDevice(SQLModel, table=True):
@@ -18,4 +19,4 @@ class KnownDevice(SQLModel, table=True):
     kind: str = Field(max_length=32)
     section: str = Field(max_length=32)
     officer_id: str | None = Field(default=None, max_length=64)
-    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=utc_column())

@@ -80,15 +80,17 @@ class Principal:
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> Principal:
         """Unknown roles are ignored and a missing clearance is the lowest: deny by default."""
-        raw_roles = claims.get("roles", [])
+        raw_roles = claims.get("roles")
         if isinstance(raw_roles, str):
             raw_roles = [raw_roles]
+        if not isinstance(raw_roles, list | tuple):
+            raw_roles = []
         known = {r.value for r in Role}
         roles = frozenset(Role(r) for r in raw_roles if isinstance(r, str) and r in known)
         clearance_claim = claims.get("clearance")
         clearance = (
             Clearance(clearance_claim)
-            if clearance_claim in {c.value for c in Clearance}
+            if isinstance(clearance_claim, str) and clearance_claim in {c.value for c in Clearance}
             else Clearance.PUBLIC
         )
         section = claims.get("section")

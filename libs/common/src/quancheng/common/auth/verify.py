@@ -60,22 +60,27 @@ class RemoteJwks:
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
 
-    async def key(self, kid: str) -> dict[str, Any] | None:
+    def _stale_for(self, kid: str) -> bool:
         age = time.monotonic() - self._fetched_at
-        if age > self._cache_seconds or (kid not in self._keys and age > self._min_refresh):
-            await self._refresh()
+        return age > self._cache_seconds or (kid not in self._keys and age > self._min_refresh)
+
+    async def key(self, kid: str) -> dict[str, Any] | None:
+        if self._stale_for(kid):
+            async with self._lock:
+                # Asked again under the lock: a burst of requests waits for one fetch.
+                if self._stale_for(kid):
+                    await self._refresh()
         return self._keys.get(kid)
 
     async def _refresh(self) -> None:
-        async with self._lock:
-            try:
-                response = await self._client.get(self._url, timeout=10.0)
-                response.raise_for_status()
-                keys = response.json().get("keys", [])
-            except (httpx.HTTPError, ValueError, AttributeError) as exc:
-                raise AuthError("jwks_unavailable", f"issuer keys unavailable: {exc}") from exc
-            self._keys = {k["kid"]: k for k in keys if isinstance(k, dict) and "kid" in k}
-            self._fetched_at = time.monotonic()
+        try:
+            response = await self._client.get(self._url, timeout=10.0)
+            response.raise_for_status()
+            keys = response.json().get("keys", [])
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            raise AuthError("jwks_unavailable", f"issuer keys unavailable: {exc}") from exc
+        self._keys = {k["kid"]: k for k in keys if isinstance(k, dict) and "kid" in k}
+        self._fetched_at = time.monotonic()
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,21 @@ A request gets one session; routes and services never commit, the session's owne
 only with the change that caused them.
 """
 
-from quancheng.common.db.database import Database, enum_column, session_scope
+from quancheng.common.db.database import (
+    Database,
+    UTCDateTime,
+    enum_column,
+    session_scope,
+    utc_column,
+)
 from quancheng.common.db.migrate import MigrationSet, upgrade
 
-__all__ = ["Database", "MigrationSet", "enum_column", "session_scope", "upgrade"]
+__all__ = [
+    "Database",
+    "MigrationSet",
+    "UTCDateTime",
+    "enum_column",
+    "session_scope",
+    "upgrade",
+    "utc_column",
+]

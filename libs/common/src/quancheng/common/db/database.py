@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, event, text
+from sqlalchemy import Column, DateTime, Dialect, TypeDecorator, event, text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -21,6 +23,14 @@ def _with_driver(url: str, *, sqlite_driver: str) -> URL:
     if backend == "postgresql":
         return parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is both sync and async
     raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database)
 
 
 def async_url(url: str) -> URL:
@@ -64,7 +74,7 @@ class Database:
         self._echo = echo
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[Session], None]] = []
         # A session class of our own, so that commit hooks see only this database's commits.
         self._session_class: type[Session] = type("ServiceSession", (Session,), {})
         event.listen(self._session_class, "after_commit", self._run_after_commit)
@@ -102,13 +112,13 @@ class Database:
             raise RuntimeError("database not connected")
         return self._sessionmaker()
 
-    def on_commit(self, hook: Callable[[], None]) -> None:
-        """Run ``hook`` after every successful commit (e.g. wake the outbox relay)."""
+    def on_commit(self, hook: Callable[[Session], None]) -> None:
+        """Run ``hook`` with the (sync) session after each of its successful commits."""
         self._after_commit.append(hook)
 
-    def _run_after_commit(self, _session: Session) -> None:
+    def _run_after_commit(self, session: Session) -> None:
         for hook in self._after_commit:
-            hook()
+            hook(session)
 
     async def ping(self) -> bool:
         try:
@@ -135,6 +145,29 @@ async def session_scope(db: Database) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC, also on SQLite (which stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are refused: give a timezone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
 def enum_column(

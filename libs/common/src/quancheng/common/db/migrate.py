@@ -12,9 +12,8 @@ from pathlib import Path
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
-from quancheng.common.db.database import sync_url
+from quancheng.common.db.database import sqlite_path, sync_url
 
 COMMON_MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -34,9 +33,8 @@ COMMON = MigrationSet("common", COMMON_MIGRATIONS_DIR)
 
 def upgrade(url: str, service_set: MigrationSet) -> None:
     """Bring the database at ``url`` to the newest schema (blocking; run it in a thread)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if (path := sqlite_path(url)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(sync_url(url))
     try:
         with engine.begin() as connection:

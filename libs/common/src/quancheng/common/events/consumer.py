@@ -13,12 +13,12 @@ from typing import Any, TypeVar, cast
 
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
-from sqlalchemy import Column, DateTime, Text
+from sqlalchemy import Column, Text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from quancheng.common.db import Database, session_scope
+from quancheng.common.db import Database, session_scope, utc_column
 from quancheng.common.events.bus import EventBus, Message, decode
 from quancheng.common.events.contracts import Event, utcnow
 
@@ -35,7 +35,7 @@ class ProcessedEvent(SQLModel, table=True):
     consumer: str = Field(primary_key=True, max_length=64)
     event_id: str = Field(primary_key=True, max_length=36)
     event_type: str = Field(max_length=64)
-    processed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    processed_at: datetime = Field(sa_column=utc_column())
 
 
 class DeadLetter(SQLModel, table=True):
@@ -48,7 +48,11 @@ class DeadLetter(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))
     headers: str = Field(sa_column=Column(Text, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
-    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    received_at: datetime = Field(sa_column=utc_column())
+
+
+class ConsumerStoppedError(RuntimeError):
+    pass
 
 
 class Consumers:
@@ -60,6 +64,10 @@ class Consumers:
         self._handlers: dict[str, EventHandler[Any]] = {}
         self._ready = asyncio.Event()
         self._ready_timeout = ready_timeout
+        self._stopped = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def on(self, event_cls: type[E], handler: EventHandler[E]) -> None:
         self._handlers[event_cls.event_type] = cast(EventHandler[Any], handler)
@@ -71,15 +79,31 @@ class Consumers:
 
     def ready(self) -> None:
         """The service's database is up: deliveries may proceed."""
+        self._stopped = False
         self._ready.set()
 
-    def not_ready(self) -> None:
+    async def stop(self) -> None:
+        """Refuse new deliveries and wait for those in hand, before the database goes away."""
+        self._stopped = True
         self._ready.clear()
+        await self._idle.wait()
 
     async def handle(self, message: Message) -> None:
-        # A delivery that arrives while the service is still starting waits for it; if it does
-        # not come up in time the delivery fails and the bus delivers it again later.
+        # Refused deliveries stay with the bus (the outbox or Kafka) and come again later.
+        if self._stopped:
+            raise ConsumerStoppedError(f"{self.name} is stopping")
+        # A delivery that arrives while the service is still starting waits for it.
         await asyncio.wait_for(self._ready.wait(), timeout=self._ready_timeout)
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            await self._handle(message)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _handle(self, message: Message) -> None:
         try:
             event = decode(message)
         except (ValidationError, ValueError) as exc:

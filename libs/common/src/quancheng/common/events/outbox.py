@@ -11,11 +11,12 @@ import logging
 from datetime import datetime
 
 from opentelemetry import propagate
-from sqlalchemy import Column, DateTime, Text, text
+from sqlalchemy import Column, Text, text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.orm.session import Session
 
-from quancheng.common.db import Database, session_scope
+from quancheng.common.db import Database, session_scope, utc_column
 from quancheng.common.events.bus import EventBus, Message, encode
 from quancheng.common.events.contracts import Event, utcnow
 
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 # Only one relay per service database works at a time, so events leave in commit order.
 _RELAY_LOCK_KEY = 0x5143_4F42  # "QCOB"
+# Marks a session that queued events, so that only its commit wakes the relay (the relay's own
+# commits must not, or it would wake itself forever).
+_QUEUED = "quancheng.outbox.queued"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -36,10 +40,8 @@ class OutboxMessage(SQLModel, table=True):
     key: str = Field(max_length=128)
     payload: str = Field(sa_column=Column(Text, nullable=False))
     headers: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    relayed_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    created_at: datetime = Field(sa_column=utc_column())
+    relayed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
@@ -57,6 +59,7 @@ def record(session: AsyncSession, event: Event) -> None:
     trace_headers: dict[str, str] = {}
     propagate.inject(trace_headers)
     message = encode(event, trace_headers)
+    session.info[_QUEUED] = True
     session.add(
         OutboxMessage(
             event_id=str(event.event_id),
@@ -88,12 +91,16 @@ class OutboxRelay:
         self._interval = interval
         self._batch_size = batch_size
         self._max_backoff = max_backoff
-        self._wake: asyncio.Event | None = None
-        db.on_commit(self.wake)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        db.on_commit(self._after_commit)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(_QUEUED, False):
+            self.wake()
 
     def wake(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
+        self._wake.set()
 
     async def relay_once(self) -> int:
         """Relay pending messages until none is left; returns how many left. Raises on a failure."""
@@ -144,10 +151,9 @@ class OutboxRelay:
         return bool(result.scalar_one())
 
     async def run(self) -> None:
-        """Relay forever (until cancelled), backing off while the bus refuses messages."""
-        self._wake = asyncio.Event()
+        """Relay until :meth:`stop`, backing off while the bus refuses messages."""
         backoff = 0.0
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.relay_once()
@@ -155,8 +161,13 @@ class OutboxRelay:
             except Exception:
                 backoff = min(self._max_backoff, max(0.5, backoff * 2))
                 log.exception("outbox relay failed; retrying in %.1fs", backoff)
-            if backoff:
-                await asyncio.sleep(backoff)
-                continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff or self._interval)
+            if backoff and not self._stopping:
+                # Woken during a backoff: still wait it out, the bus is likely still down.
+                await asyncio.sleep(backoff)
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then end :meth:`run` (a cancel mid-query would lose it)."""
+        self._stopping = True
+        self.wake()

@@ -1,0 +1,105 @@
+"""A private PostgreSQL cluster (Debian's packages) in a temporary directory on 127.0.0.1.
+
+PostgreSQL refuses to run as root; as root the cluster runs as the ``postgres`` system user that
+the Debian package creates.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _bin_dir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if candidates:
+        return Path(candidates[0]).parent
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    raise RuntimeError("PostgreSQL is not installed: run scripts/install-test-servers")
+
+
+class PostgresServer:
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self._bin = _bin_dir()
+        self._dir = Path(tempfile.mkdtemp(prefix="quancheng-pg-"))
+        self._as_root = os.geteuid() == 0
+
+    def _run(self, *args: str) -> None:
+        command = [str(self._bin / args[0]), *args[1:]]
+        if self._as_root:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603
+
+    @property
+    def data_dir(self) -> Path:
+        return self._dir / "data"
+
+    def start(self) -> None:
+        if self._as_root:
+            shutil.chown(self._dir, "postgres", "postgres")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        options = f"-h 127.0.0.1 -p {self.port} -k {self._dir} -c fsync=off"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-o",
+            options,
+            "-l",
+            str(self._dir / "server.log"),
+            "-w",
+            "start",
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(self.admin_dsn, connect_timeout=2):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    @property
+    def admin_dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; returns its SQLAlchemy URL."""
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"

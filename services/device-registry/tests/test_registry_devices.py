@@ -1,0 +1,287 @@
+"""Device registration and visibility, through the registry running on its own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import col, select
+
+from conftest import TokenFactory
+from quancheng.common import audit
+from quancheng.common.audit import AuditEntry
+from quancheng.common.auth import Role
+from quancheng.common.db import Database
+from quancheng.common.events import DeviceRegistered, OutboxMessage, decode
+from quancheng.common.settings import Settings
+from quancheng.device_registry.main import create_app
+
+DEVICES = "/api/v1/devices"
+
+
+@pytest.fixture
+async def registry(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(registry: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=registry)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        yield client
+
+
+@pytest.fixture
+def office(token: TokenFactory) -> dict[str, str]:
+    return bearer(token("office-1", Role.OFFICE))
+
+
+def bearer(tok: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tok}"}
+
+
+def device(serial: str, *, kind: str = "body_camera", section: str = "JC1") -> dict[str, Any]:
+    return {"kind": kind, "serial_number": serial, "model": "DSJ-V9", "section": section}
+
+
+async def register(
+    client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any]
+) -> dict[str, Any]:
+    response = await client.post(DEVICES, json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def stored(settings: Settings) -> tuple[list[AuditEntry], list[OutboxMessage]]:
+    """The registry's audit log and outbox, read in a session closed before the next request
+    (SQLite transactions take the write lock, which the app would otherwise wait for)."""
+    db = Database(settings.database_url("device-registry"))
+    db.connect()
+    try:
+        async with db.session() as session:
+            entries = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))).all()
+            outbox = (
+                await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.seq)))
+            ).all()
+    finally:
+        await db.dispose()
+    return list(entries), list(outbox)
+
+
+@pytest.mark.req("A-2a")
+@pytest.mark.parametrize(
+    ("kind", "label"),
+    [
+        ("body_camera", "执法记录仪"),
+        ("camera", "照相机"),
+        ("voice_recorder", "录音笔"),
+        ("camcorder", "摄像机"),
+    ],
+    ids=["body_camera", "camera", "voice_recorder", "camcorder"],
+)
+async def test_office_registers_each_kind_of_device(
+    client: httpx.AsyncClient, office: dict[str, str], kind: str, label: str
+) -> None:
+    created = await register(client, office, device("SN-1", kind=kind))
+
+    assert created["kind"] == kind
+    assert created["kind_label"] == label
+    assert (created["status"], created["status_label"]) == ("registered", "已登记")
+    assert (created["serial_number"], created["section"]) == ("SN-1", "JC1")
+    assert created["registered_by"] == "office-1"
+    fetched = await client.get(f"{DEVICES}/{created['id']}", headers=office)
+    assert fetched.status_code == 200
+    assert (fetched.json()["kind_label"], fetched.json()["status_label"]) == (label, "已登记")
+
+
+async def test_a_device_read_back_keeps_its_registration_time_in_utc(
+    client: httpx.AsyncClient, office: dict[str, str]
+) -> None:
+    created = await register(client, office, device("SN-1"))
+
+    fetched = (await client.get(f"{DEVICES}/{created['id']}", headers=office)).json()
+
+    assert datetime.fromisoformat(fetched["registered_at"]).utcoffset() == timedelta(0)
+    assert fetched["registered_at"] == created["registered_at"]
+
+
+@pytest.mark.req("A-6a")
+@pytest.mark.parametrize("role", [Role.OFFICER, Role.SECTION_HEAD])
+async def test_only_the_office_may_register_devices(
+    client: httpx.AsyncClient, token: TokenFactory, office: dict[str, str], role: Role
+) -> None:
+    response = await client.post(
+        DEVICES, json=device("SN-1"), headers=bearer(token("someone", role, section="JC1"))
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "forbidden"
+    listed = await client.get(DEVICES, headers=office)
+    assert listed.json()["total"] == 0
+
+
+async def test_registering_without_a_token_is_unauthenticated(client: httpx.AsyncClient) -> None:
+    response = await client.post(DEVICES, json=device("SN-1"))
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthenticated"
+
+
+async def test_a_second_device_with_the_same_serial_is_a_conflict_naming_it(
+    client: httpx.AsyncClient, office: dict[str, str]
+) -> None:
+    await register(client, office, device("BC-0042"))
+
+    response = await client.post(DEVICES, json=device("BC-0042", kind="camera"), headers=office)
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["error"] == "serial_number_taken"
+    assert "BC-0042" in body["message"]
+    assert "BC-0042" in body["message_zh"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({**device("SN-1"), "kind": "drone"}, "body.kind", id="invalid-kind"),
+        pytest.param(
+            {k: v for k, v in device("SN-1").items() if k != "model"}, "body.model", id="missing"
+        ),
+        pytest.param({**device("SN-1"), "colour": "black"}, "body.colour", id="extra"),
+        pytest.param(device("   "), "body.serial_number", id="blank-serial"),
+    ],
+)
+async def test_an_invalid_registration_is_rejected_naming_the_field(
+    client: httpx.AsyncClient, office: dict[str, str], body: dict[str, Any], field: str
+) -> None:
+    response = await client.post(DEVICES, json=body, headers=office)
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["error"] == "invalid_request"
+    assert field in [p["field"] for p in problem["problems"]]
+
+
+@pytest.mark.req("A-6a")
+async def test_a_section_head_sees_only_their_sections_devices(
+    client: httpx.AsyncClient, token: TokenFactory, office: dict[str, str]
+) -> None:
+    own = await register(client, office, device("JC1-1", section="JC1"))
+    other = await register(client, office, device("JC2-1", section="JC2"))
+    head = bearer(token("head-jc1", Role.SECTION_HEAD, section="JC1"))
+
+    listed = (await client.get(DEVICES, headers=head)).json()
+    assert [d["id"] for d in listed["items"]] == [own["id"]]
+    assert listed["total"] == 1
+    assert (await client.get(f"{DEVICES}/{own['id']}", headers=head)).status_code == 200
+    hidden = await client.get(f"{DEVICES}/{other['id']}", headers=head)
+    assert hidden.status_code == 404
+    assert hidden.json()["error"] == "device_not_found"
+
+    everything = (await client.get(DEVICES, headers=office)).json()
+    assert {d["id"] for d in everything["items"]} == {own["id"], other["id"]}
+    assert everything["total"] == 2
+
+
+async def test_the_device_list_pages_in_registration_order(
+    client: httpx.AsyncClient, office: dict[str, str]
+) -> None:
+    serials = [f"SN-{n}" for n in range(5)]
+    for serial in serials:
+        await register(client, office, device(serial))
+
+    pages = [
+        (await client.get(DEVICES, params={"offset": offset, "limit": 2}, headers=office)).json()
+        for offset in (0, 2, 4)
+    ]
+
+    assert [len(page["items"]) for page in pages] == [2, 2, 1]
+    assert {page["total"] for page in pages} == {5}
+    assert [d["serial_number"] for page in pages for d in page["items"]] == serials
+    too_large = await client.get(DEVICES, params={"limit": 501}, headers=office)
+    assert too_large.status_code == 422
+
+
+async def test_each_registration_is_audited_and_announced_once(
+    client: httpx.AsyncClient, office: dict[str, str], settings: Settings
+) -> None:
+    created = [await register(client, office, device(s)) for s in ("SN-1", "SN-2")]
+
+    entries, outbox = await stored(settings)
+
+    assert audit.verify(entries).intact
+    assert [(e.actor, e.action, e.target) for e in entries] == [
+        ("office-1", "device.register", f"device:{d['id']}") for d in created
+    ]
+    assert [(m.event_type, m.key) for m in outbox] == [
+        ("device.registered", d["id"]) for d in created
+    ]
+    event = decode(outbox[0].to_message())
+    assert isinstance(event, DeviceRegistered)
+    assert (event.serial_number, event.registered_by) == ("SN-1", "office-1")
+
+
+async def test_a_refused_duplicate_leaves_no_audit_entry_and_no_event(
+    client: httpx.AsyncClient, office: dict[str, str], settings: Settings
+) -> None:
+    first = await register(client, office, device("SN-1"))
+
+    refused = await client.post(DEVICES, json=device("SN-1"), headers=office)
+    assert refused.status_code == 409
+    second = await register(client, office, device("SN-2"))
+
+    entries, outbox = await stored(settings)
+    assert audit.verify(entries).intact
+    assert [e.target for e in entries] == [f"device:{first['id']}", f"device:{second['id']}"]
+    assert [m.key for m in outbox] == [first["id"], second["id"]]
+
+
+async def test_a_registration_failing_after_its_writes_leaves_nothing_behind(
+    registry: FastAPI,
+    office: dict[str, str],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # By the time the audit append fails the device row is flushed and the event queued.
+    async def broken_append(*_args: object, **_kwargs: object) -> AuditEntry:
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(audit, "append", broken_append)
+    transport = httpx.ASGITransport(app=registry, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        response = await client.post(DEVICES, json=device("SN-1"), headers=office)
+        assert response.status_code == 500
+        assert response.json()["error"] == "internal_error"
+        listed = (await client.get(DEVICES, headers=office)).json()
+
+    assert listed["total"] == 0
+    assert await stored(settings) == ([], [])
+
+
+async def test_metrics_count_requests_by_route_template(
+    client: httpx.AsyncClient, office: dict[str, str]
+) -> None:
+    created = await register(client, office, device("SN-1"))
+    await client.get(f"{DEVICES}/{created['id']}", headers=office)
+
+    text = (await client.get("/metrics")).text
+
+    requests = {
+        (s.labels["method"], s.labels["route"], s.labels["status"]): s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "quancheng_http_requests"
+        for s in family.samples
+        if s.name == "quancheng_http_requests_total" and s.labels["service"] == "device-registry"
+    }
+    assert requests[("POST", DEVICES, "201")] == 1
+    assert requests[("GET", f"{DEVICES}/{{device_id}}", "200")] == 1
+    assert not any(created["id"] in route for _, route, _ in requests)
