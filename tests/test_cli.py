@@ -1,8 +1,10 @@
-"""The ``quancheng`` command as an operator uses it: ``up`` on a real port (what ``make run``
-starts), ``token``, ``verify-audit`` and ``trace``; data survives a restart."""
+"""The ``quancheng`` command as an operator uses it: ``make run`` and ``up`` on a real port,
+``serve`` (one service per process), ``token``, ``verify-audit`` and ``trace``; data survives a
+restart."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sqlite3
@@ -10,10 +12,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
+
+from quancheng.common.settings import SERVICES
 
 CLI = str(Path(sys.executable).parent / "quancheng")
 REPO = Path(__file__).resolve().parents[1]
@@ -31,31 +35,98 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def platform_up(data_dir: Path, port: int) -> Iterator[str]:
-    """``quancheng up`` in its own process, until it answers /healthz; stopped with SIGTERM."""
-    base = f"http://127.0.0.1:{port}"
+def running(
+    command: list[str],
+    health_url: str,
+    env: dict[str, str] | None = None,
+    exit_codes: tuple[int, ...] = (0,),
+) -> Iterator[subprocess.Popen[str]]:
+    """Run ``command`` in its own process group until ``health_url`` answers 200; then stop it
+    with SIGINT (Ctrl-C, as a person would) and require a clean shutdown."""
     process = subprocess.Popen(
-        [CLI, "up", "--port", str(port), "--data-dir", str(data_dir)],
+        command,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             assert process.poll() is None, process.communicate()[0]
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(health_url, timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, "the platform did not come up in 60 s"
+            assert time.monotonic() < deadline, f"{command} did not come up in 90 s"
             time.sleep(0.2)
-        yield base
+        yield process
     finally:
-        process.send_signal(signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
+    assert process.returncode in exit_codes, output
+    assert "Application shutdown complete." in output, output
+
+
+@contextmanager
+def platform_up(data_dir: Path, port: int) -> Iterator[str]:
+    base = f"http://127.0.0.1:{port}"
+    with running([CLI, "up", "--port", str(port), "--data-dir", str(data_dir)], f"{base}/healthz"):
+        yield base
+
+
+def test_make_run_brings_the_platform_up_on_port_8000(tmp_path: Path) -> None:
+    with running(
+        ["make", "--no-print-directory", "run"],
+        "http://127.0.0.1:8000/healthz",
+        env={"QUANCHENG_DATA_DIR": str(tmp_path / "var")},
+        # make itself reports the Ctrl-C that stopped its child.
+        exit_codes=(0, 2, -signal.SIGINT),
+    ):
+        health = httpx.get("http://127.0.0.1:8000/healthz").json()
+
+    assert set(health["services"].values()) == {"ok"}
+    assert len(health["services"]) == 5
+    assert (tmp_path / "var" / "db" / "device-registry.sqlite3").exists()
+
+
+def test_serve_runs_one_service_and_the_gateway_reaches_it_by_url(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    minted = run_cli("token", "--sub", "office-1", "--role", "office", "--data-dir", str(data_dir))
+    headers = {"Authorization": f"Bearer {minted.stdout.strip()}"}
+    ports = {name: free_port() for name in SERVICES}
+    urls = {
+        f"QUANCHENG_SERVICES__{name.replace('-', '_').upper()}": f"http://127.0.0.1:{port}"
+        for name, port in ports.items()
+        if name != "access-gateway"
+    }
+    with ExitStack() as stack:
+        for name, port in ports.items():
+            command = [CLI, "serve", name, "--port", str(port), "--data-dir", str(data_dir)]
+            stack.enter_context(running(command, f"http://127.0.0.1:{port}/readyz", env=urls))
+        gateway = f"http://127.0.0.1:{ports['access-gateway']}"
+
+        health = httpx.get(f"{gateway}/healthz").json()
+        created = httpx.post(
+            f"{gateway}/api/v1/devices",
+            headers=headers,
+            json={
+                "kind": "voice_recorder",
+                "serial_number": "VR-3",
+                "model": "R1",
+                "section": "JC1",
+            },
+        )
+        direct = httpx.get(
+            f"http://127.0.0.1:{ports['device-registry']}/api/v1/devices", headers=headers
+        )
+
+    assert set(health["services"].values()) == {"ok"}
+    assert created.status_code == 201, created.text
+    assert [d["serial_number"] for d in direct.json()["items"]] == ["VR-3"]
 
 
 def test_up_serves_every_service_and_keeps_data_across_a_restart(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import func
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -323,3 +325,30 @@ async def test_stopping_consumers_finish_the_delivery_in_hand_and_refuse_new_one
     await in_hand
     await asyncio.wait_for(stopping, timeout=5)
     assert await count(consumer_db, SeenDevice) == 1
+
+
+async def test_the_trace_context_travels_with_the_event(
+    producer: Database, consumer_db: Database
+) -> None:
+    seen_trace_ids: list[int] = []
+
+    async def traced(session: AsyncSession, event: DeviceRegistered) -> None:
+        seen_trace_ids.append(trace.get_current_span().get_span_context().trace_id)
+
+    consumers = Consumers("consumer", consumer_db)
+    consumers.on(DeviceRegistered, traced)
+    consumers.ready()
+    bus = InProcessBus()
+    consumers.attach(bus)
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("register device") as span:
+        async with session_scope(producer) as session:
+            record(session, registered())
+    trace_id = span.get_span_context().trace_id
+
+    await OutboxRelay(producer, bus).relay_once()
+
+    async with producer.session() as session:
+        row = (await session.exec(select(OutboxMessage))).one()
+    assert f"{trace_id:032x}" in json.loads(row.headers)["traceparent"]
+    assert seen_trace_ids == [trace_id]

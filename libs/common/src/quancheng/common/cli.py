@@ -15,7 +15,7 @@ from quancheng.common.auth import BuiltinIssuer, Clearance, Role
 from quancheng.common.db import Database
 from quancheng.common.db.database import sqlite_path
 from quancheng.common.embedded import create_embedded_app, service_factories
-from quancheng.common.settings import SERVICES, Settings
+from quancheng.common.settings import SERVICES, BusKind, Settings
 from quancheng.common.trace import build_report, render
 
 app = typer.Typer(
@@ -79,6 +79,12 @@ def serve(
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
     settings = _settings(data_dir)
+    if settings.bus.kind is BusKind.INPROCESS:
+        typer.echo(
+            f"warning: the in-process bus keeps {service}'s events inside this process; "
+            "services in other processes will not receive them",
+            err=True,
+        )
     factory = service_factories()[service]
     _serve(factory(settings), host, port, settings)
 
