@@ -24,7 +24,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test-servers:
+test-servers: $(STAMP)
 	scripts/install-test-servers
 
 unit: $(STAMP) test-servers

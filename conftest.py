@@ -16,6 +16,8 @@ from starlette.applications import Starlette
 from quancheng.common.auth import BuiltinIssuer, Clearance, Role
 from quancheng.common.embedded import create_embedded_app
 from quancheng.common.settings import BusSettings, Settings, TelemetrySettings
+from quancheng.common.testing.kafka import KafkaServer
+from quancheng.common.testing.minio import MinioServer
 from quancheng.common.testing.postgres import PostgresServer
 
 TokenFactory = Callable[..., str]
@@ -25,6 +27,24 @@ TokenFactory = Callable[..., str]
 def postgres() -> Iterator[PostgresServer]:
     """One private PostgreSQL cluster for the whole run; each test takes its own database."""
     server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_server() -> Iterator[KafkaServer]:
+    """One private Kafka broker for the whole run; tests use their own topics and groups."""
+    server = KafkaServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def minio_server() -> Iterator[MinioServer]:
+    """One private MinIO server for the whole run; each test takes its own bucket."""
+    server = MinioServer()
     server.start()
     yield server
     server.stop()

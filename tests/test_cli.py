@@ -4,13 +4,9 @@ restart."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -18,57 +14,14 @@ from pathlib import Path
 import httpx
 
 from quancheng.common.settings import SERVICES
+from quancheng.common.testing.cache import free_port
+from quancheng.common.testing.process import CLI, running
 
-CLI = str(Path(sys.executable).parent / "quancheng")
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60, check=False)
-
-
-@contextmanager
-def running(
-    command: list[str],
-    health_url: str,
-    env: dict[str, str] | None = None,
-    exit_codes: tuple[int, ...] = (0,),
-) -> Iterator[subprocess.Popen[str]]:
-    """Run ``command`` in its own process group until ``health_url`` answers 200; then stop it
-    with SIGINT (Ctrl-C, as a person would) and require a clean shutdown."""
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, process.communicate()[0]
-            try:
-                if httpx.get(health_url, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"{command} did not come up in 90 s"
-            time.sleep(0.2)
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
-    assert process.returncode in exit_codes, output
-    assert "Application shutdown complete." in output, output
 
 
 @contextmanager
@@ -83,6 +36,7 @@ def test_make_run_brings_the_platform_up_on_port_8000(tmp_path: Path) -> None:
         ["make", "--no-print-directory", "run"],
         "http://127.0.0.1:8000/healthz",
         env={"QUANCHENG_DATA_DIR": str(tmp_path / "var")},
+        cwd=REPO,
         # make itself reports the Ctrl-C that stopped its child.
         exit_codes=(0, 2, -signal.SIGINT),
     ):

@@ -133,3 +133,12 @@ def test_settings_refuse_a_retention_shorter_than_three_years(
 
     with pytest.raises(ValueError, match="default_retention_days"):
         Settings()
+
+
+def test_a_mistyped_setting_is_refused_with_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUANCHENG_DATABASE__INGST", "postgresql://q@db/ingest")
+
+    with pytest.raises(
+        ValueError, match=r"QUANCHENG_DATABASE__INGST \(did you mean QUANCHENG_DATABASE__INGEST\?\)"
+    ):
+        Settings()

@@ -1,15 +1,32 @@
-"""The object-store contract, run against every adapter (A-13 write-once, E-11 exact bytes)."""
+"""The object-store contract, run against every adapter (A-13 write-once, E-11 exact bytes).
+
+The local adapter runs on a clock the tests move. MinIO keeps its own time, so for it the clock is
+the real one and moving it means waiting: tests that wait a retention out retain for seconds.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import random
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
+import anyio
 import pytest
+import urllib3
+from minio import Minio
+from minio.commonconfig import COMPLIANCE
+from minio.error import S3Error
+from minio.objectlockconfig import DAYS
+from pydantic import SecretStr
 
+from quancheng.common.settings import MinioSettings, ObjectStoreKind, ObjectStoreSettings
 from quancheng.common.storage import (
     InvalidPartError,
     InvalidRangeError,
@@ -19,36 +36,111 @@ from quancheng.common.storage import (
     ObjectExistsError,
     ObjectLockedError,
     ObjectStore,
+    ObjectStoreError,
     PartInfo,
 )
+from quancheng.common.storage.minio import MinioObjectStore
+from quancheng.common.testing.minio import MinioServer
 
 MIB = 1024 * 1024
 DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
+# Long enough to try a delete before it runs out, short enough to wait out against MinIO.
+RETENTION = 2 * SECOND
+
+
+class Clock(Protocol):
+    """The time the store under test sees."""
+
+    def now(self) -> datetime: ...
+
+    async def advance_to(self, when: datetime) -> None: ...
 
 
 @dataclass
-class Clock:
-    """The time the store under test sees; tests move it forward."""
+class MovableClock:
+    """The local store's time; tests move it forward."""
 
     current: datetime
 
     def now(self) -> datetime:
         return self.current
 
-    def advance(self, delta: timedelta) -> None:
-        self.current += delta
+    async def advance_to(self, when: datetime) -> None:
+        self.current = max(self.current, when)
+
+
+class RealClock:
+    """MinIO's time, i.e. this machine's; moving it forward is waiting."""
+
+    def now(self) -> datetime:
+        # Whole milliseconds, MinIO's precision, so that retain-until dates round-trip exactly.
+        now = datetime.now(UTC)
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+    async def advance_to(self, when: datetime) -> None:
+        await anyio.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
+
+
+@pytest.fixture(scope="session")
+def minio_client(minio_server: MinioServer) -> Iterator[Minio]:
+    """The SDK, bypassing the adapter."""
+    pool = urllib3.PoolManager()
+    yield Minio(
+        minio_server.endpoint,
+        access_key=minio_server.access_key,
+        secret_key=minio_server.secret_key,
+        secure=False,
+        http_client=pool,
+    )
+    pool.clear()
+
+
+def new_bucket_name() -> str:
+    return f"contract-{uuid.uuid4().hex}"
+
+
+def minio_settings(server: MinioServer, bucket: str) -> ObjectStoreSettings:
+    return ObjectStoreSettings(
+        kind=ObjectStoreKind.MINIO,
+        minio=MinioSettings(
+            endpoint=server.endpoint,
+            access_key=server.access_key,
+            secret_key=SecretStr(server.secret_key),
+            bucket=bucket,
+        ),
+    )
+
+
+@pytest.fixture(params=["local", "minio"])
+def adapter(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2030, 1, 1, tzinfo=UTC))
+def clock(adapter: str) -> Clock:
+    if adapter == "local":
+        return MovableClock(datetime(2030, 1, 1, tzinfo=UTC))
+    return RealClock()
 
 
-@pytest.fixture(params=["local"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> ObjectStore:
-    if request.param == "local":
-        return LocalObjectStore(tmp_path / "store", clock=clock.now)
-    raise NotImplementedError(request.param)
+@pytest.fixture
+def store(
+    adapter: str, request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
+) -> Iterator[ObjectStore]:
+    if adapter == "local":
+        yield LocalObjectStore(tmp_path / "store", clock=clock.now)
+        return
+    server: MinioServer = request.getfixturevalue("minio_server")
+    client: Minio = request.getfixturevalue("minio_client")
+    bucket = new_bucket_name()
+    # Object Lock but no default retention, so that retain_until=None means none, as locally
+    # (a bucket the adapter creates has one: see the MinIO-only tests at the end).
+    client.make_bucket(bucket, object_lock=True)
+    minio = MinioObjectStore(minio_settings(server, bucket))
+    yield minio
+    minio.close()
 
 
 def md5(data: bytes) -> bytes:
@@ -108,17 +200,17 @@ async def test_complete_multipart_refuses_a_key_written_meanwhile(store: ObjectS
 async def test_delete_is_refused_before_retain_until_and_allowed_after(
     store: ObjectStore, clock: Clock
 ) -> None:
-    retain_until = clock.now() + 30 * DAY
+    retain_until = clock.now() + RETENTION
     await store.put("clip.mp4", b"evidence", retain_until=retain_until)
 
     with pytest.raises(ObjectLockedError, match="retained until"):
         await store.delete("clip.mp4")
-    clock.advance(30 * DAY - timedelta(seconds=1))
+    await clock.advance_to(retain_until - SECOND)
     with pytest.raises(ObjectLockedError, match="retained until"):
         await store.delete("clip.mp4")
     assert await read_all(store, "clip.mp4") == b"evidence"
 
-    clock.advance(timedelta(seconds=2))
+    await clock.advance_to(retain_until + SECOND)
     await store.delete("clip.mp4")
 
     with pytest.raises(NoSuchObjectError):
@@ -131,9 +223,10 @@ async def test_delete_is_refused_before_retain_until_and_allowed_after(
 async def test_legal_hold_blocks_delete_after_retention_until_lifted(
     store: ObjectStore, clock: Clock
 ) -> None:
-    await store.put("clip.mp4", b"evidence", retain_until=clock.now() + DAY)
+    retain_until = clock.now() + RETENTION
+    await store.put("clip.mp4", b"evidence", retain_until=retain_until)
     await store.set_legal_hold("clip.mp4", True)
-    clock.advance(2 * DAY)
+    await clock.advance_to(retain_until + SECOND)
 
     with pytest.raises(ObjectLockedError, match="legal hold"):
         await store.delete("clip.mp4")
@@ -160,18 +253,18 @@ async def test_legal_hold_blocks_delete_of_an_object_without_retention(
 
 @pytest.mark.req("A-13")
 async def test_extend_retention_cannot_shorten(store: ObjectStore, clock: Clock) -> None:
-    retain_until = clock.now() + 10 * DAY
+    retain_until = clock.now() + RETENTION
     await store.put("clip.mp4", b"evidence", retain_until=retain_until)
 
     with pytest.raises(ObjectLockedError):
-        await store.extend_retention("clip.mp4", retain_until - timedelta(seconds=1))
+        await store.extend_retention("clip.mp4", retain_until - SECOND)
     assert (await store.head("clip.mp4")).retain_until == retain_until
 
     later = retain_until + 365 * DAY
     await store.extend_retention("clip.mp4", later)
     assert (await store.head("clip.mp4")).retain_until == later
 
-    clock.advance(11 * DAY)
+    await clock.advance_to(retain_until + SECOND)
     with pytest.raises(ObjectLockedError, match="retained until"):
         await store.delete("clip.mp4")
 
@@ -179,9 +272,10 @@ async def test_extend_retention_cannot_shorten(store: ObjectStore, clock: Clock)
 @pytest.mark.req("A-13")
 async def test_extend_retention_sets_a_first_retain_until(store: ObjectStore, clock: Clock) -> None:
     await store.put("clip.mp4", b"evidence", retain_until=None)
-    await store.extend_retention("clip.mp4", clock.now() + DAY)
+    retain_until = clock.now() + DAY
+    await store.extend_retention("clip.mp4", retain_until)
 
-    assert (await store.head("clip.mp4")).retain_until == clock.now() + DAY
+    assert (await store.head("clip.mp4")).retain_until == retain_until
     with pytest.raises(ObjectLockedError, match="retained until"):
         await store.delete("clip.mp4")
 
@@ -411,3 +505,127 @@ async def test_part_numbers_outside_1_to_10000_are_rejected(
 
     with pytest.raises(ValueError, match="part number"):
         await store.upload_part("clip.mp4", upload_id, part_number, b"data")
+
+
+# MinIO only: the bucket, and refusals that come from MinIO itself rather than from the adapter
+
+
+@pytest.mark.req("A-13")
+async def test_minio_creates_a_locked_bucket_with_default_compliance_retention(
+    minio_server: MinioServer, minio_client: Minio
+) -> None:
+    settings = minio_settings(minio_server, new_bucket_name())
+    bucket = settings.minio.bucket
+    store = MinioObjectStore(settings)
+    try:
+        assert not minio_client.bucket_exists(bucket)
+
+        assert await store.ping() is True
+
+        config = minio_client.get_object_lock_config(bucket)
+        assert (config.mode, config.duration, config.duration_unit) == (
+            COMPLIANCE,
+            settings.default_retention_days,
+            DAYS,
+        )
+        before = datetime.now(UTC)
+        await store.put("clip.mp4", b"evidence", retain_until=None)
+        retain_until = (await store.head("clip.mp4")).retain_until
+        retention = timedelta(days=settings.default_retention_days)
+        assert retain_until is not None
+        assert before + retention - SECOND <= retain_until <= datetime.now(UTC) + retention
+        with pytest.raises(ObjectLockedError, match="retained until"):
+            await store.delete("clip.mp4")
+    finally:
+        store.close()
+
+
+@pytest.mark.req("A-13")
+async def test_minio_refuses_a_bucket_without_object_lock(
+    minio_server: MinioServer, minio_client: Minio
+) -> None:
+    settings = minio_settings(minio_server, new_bucket_name())
+    minio_client.make_bucket(settings.minio.bucket)
+    store = MinioObjectStore(settings)
+    try:
+        with pytest.raises(ObjectStoreError, match="no Object Lock"):
+            await store.ensure_bucket()
+        assert await store.ping() is False
+        with pytest.raises(ObjectStoreError, match="no Object Lock"):
+            await store.put("clip.mp4", b"evidence", retain_until=None)
+    finally:
+        store.close()
+
+
+@pytest.mark.req("A-13")
+async def test_minio_itself_refuses_to_delete_or_overwrite_a_retained_version(
+    minio_server: MinioServer, minio_client: Minio
+) -> None:
+    settings = minio_settings(minio_server, new_bucket_name())
+    bucket = settings.minio.bucket
+    store = MinioObjectStore(settings)
+    try:
+        await store.put("clip.mp4", b"evidence", retain_until=datetime.now(UTC) + DAY)
+    finally:
+        store.close()
+    version_id = minio_client.stat_object(bucket, "clip.mp4").version_id
+    assert version_id is not None
+
+    with pytest.raises(S3Error) as deleting:
+        minio_client.remove_object(bucket, "clip.mp4", version_id=version_id)
+    tampered = b"tampered"
+    checksum = base64.b64encode(md5(tampered)).decode()
+    with pytest.raises(S3Error) as overwriting:
+        minio_client._put_object(
+            bucket,
+            "clip.mp4",
+            tampered,
+            {"Content-MD5": checksum},
+            query_params={"versionId": version_id},
+        )
+    for refusal in (deleting.value, overwriting.value):
+        assert refusal.code == "InvalidRequest"
+        assert refusal.message == "Object is WORM protected and cannot be overwritten"
+
+    # A plain PUT (the adapter sends If-None-Match: *) only stacks a version on top of the original.
+    minio_client.put_object(bucket, "clip.mp4", io.BytesIO(tampered), len(tampered))
+    response = minio_client.get_object(bucket, "clip.mp4", version_id=version_id)
+    try:
+        assert response.read() == b"evidence"
+    finally:
+        response.close()
+        response.release_conn()
+
+
+@pytest.fixture
+def defaulted_store(
+    adapter: str, request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
+) -> Iterator[ObjectStore]:
+    """A store whose default retention (3 years and a day) applies when a write names none."""
+    days = 3 * 366
+    if adapter == "local":
+        yield LocalObjectStore(
+            tmp_path / "store", default_retention=timedelta(days=days), clock=clock.now
+        )
+        return
+    server: MinioServer = request.getfixturevalue("minio_server")
+    settings = minio_settings(server, new_bucket_name())
+    minio = MinioObjectStore(settings.model_copy(update={"default_retention_days": days}))
+    yield minio
+    minio.close()
+
+
+@pytest.mark.req("B-8")
+@pytest.mark.req("A-13")
+async def test_the_default_retention_applies_when_a_write_names_none(
+    defaulted_store: ObjectStore, clock: Clock
+) -> None:
+    before = clock.now()
+    await defaulted_store.put("av/clip.mp4", b"recording", retain_until=None)
+
+    info = await defaulted_store.head("av/clip.mp4")
+
+    assert info.retain_until is not None
+    assert info.retain_until >= before + timedelta(days=3 * 366) - timedelta(seconds=5)
+    with pytest.raises(ObjectLockedError, match="retained until"):
+        await defaulted_store.delete("av/clip.mp4")

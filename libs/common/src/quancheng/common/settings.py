@@ -6,10 +6,16 @@ Every service reads the same settings object and picks what concerns it.
 
 from __future__ import annotations
 
+import difflib
+import os
+import types
+import typing
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES: tuple[str, ...] = (
@@ -28,10 +34,12 @@ class Mode(StrEnum):
 
 class ObjectStoreKind(StrEnum):
     LOCAL = "local"
+    MINIO = "minio"
 
 
 class BusKind(StrEnum):
     INPROCESS = "inprocess"
+    KAFKA = "kafka"
 
 
 class DatabaseSettings(BaseModel):
@@ -50,16 +58,38 @@ class DatabaseSettings(BaseModel):
         return url
 
 
+class MinioSettings(BaseModel):
+    endpoint: str = "127.0.0.1:9000"  # host:port, no scheme
+    access_key: str = ""
+    secret_key: SecretStr = SecretStr("")
+    secure: bool = False  # https
+    region: str = "us-east-1"
+    # Created with Object Lock and a default COMPLIANCE retention if missing.
+    bucket: str = "quancheng-originals"
+
+
 class ObjectStoreSettings(BaseModel):
     kind: ObjectStoreKind = ObjectStoreKind.LOCAL
     # Local adapter: where the objects live (default: <data dir>/objects).
     root: Path | None = None
+    minio: MinioSettings = Field(default_factory=MinioSettings)
     # Default retention of originals; audio-visual records are kept at least 3 years (B-8, D-15).
     default_retention_days: int = Field(default=3 * 366, ge=3 * 365)
 
 
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = "127.0.0.1:9092"  # comma-separated host:port list
+    client_id: str = "quancheng"
+    # Topics are created on first use with these; existing topics are left as they are.
+    partitions: int = Field(default=3, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    # Messages that break their contract go here, with the reason in a header.
+    dead_letter_topic: str = "quancheng.dead-letter"
+
+
 class BusSettings(BaseModel):
     kind: BusKind = BusKind.INPROCESS
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     # How often each service's outbox relay looks for undelivered events when not woken by a commit.
     relay_interval_seconds: float = Field(default=2.0, gt=0)
 
@@ -102,9 +132,12 @@ class TelemetrySettings(BaseModel):
     console_spans: bool = False
 
 
+ENV_PREFIX = "QUANCHENG_"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="QUANCHENG_", env_nested_delimiter="__", extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
 
     mode: Mode = Mode.EMBEDDED
@@ -115,6 +148,23 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     services: ServiceUrls = Field(default_factory=ServiceUrls)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+
+    @model_validator(mode="after")
+    def _no_unknown_variables(self) -> Settings:
+        """A mistyped variable would otherwise be ignored silently and a default used instead."""
+        known = env_names()
+        unknown = sorted(
+            name
+            for name in os.environ
+            if name.startswith(ENV_PREFIX) and name not in known and name not in _MODEL_ENV_NAMES
+        )
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, known, n=1)
+                hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+            raise ValueError(f"unknown settings in the environment: {', '.join(hints)}")
+        return self
 
     def database_url(self, service: str) -> str:
         """The service's database URL (SQLAlchemy form, without an async driver)."""
@@ -130,3 +180,33 @@ class Settings(BaseSettings):
     @property
     def identity_dir(self) -> Path:
         return (self.data_dir / "identity").resolve()
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The settings model of a field (also when optional); None for a plain value or a list."""
+    candidates = [annotation]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        candidates = list(typing.get_args(annotation))
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _names(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, bool]]:
+    """(variable name, whether it names a whole nested model) for every setting."""
+    for name, field in model.model_fields.items():
+        env = f"{prefix}{name.upper()}"
+        nested = _model_of(field.annotation)
+        yield env, nested is not None
+        if nested is not None:
+            yield from _names(nested, f"{env}__")
+
+
+def env_names() -> frozenset[str]:
+    """Every environment variable that sets one value, e.g. ``QUANCHENG_DATABASE__INGEST``."""
+    return frozenset(name for name, whole in _names(Settings, ENV_PREFIX) if not whole)
+
+
+# A whole nested model may also be given as JSON, e.g. QUANCHENG_IDENTITY='{"audience": "x"}'.
+_MODEL_ENV_NAMES = frozenset(name for name, whole in _names(Settings, ENV_PREFIX) if whole)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 
@@ -20,20 +21,29 @@ from quancheng.common.auth import (
     TrustedIssuer,
 )
 from quancheng.common.events import EventBus, InProcessBus
+from quancheng.common.events.kafka import KafkaBus
 from quancheng.common.settings import BusKind, ObjectStoreKind, Settings
 from quancheng.common.storage import LocalObjectStore, ObjectStore
+from quancheng.common.storage.minio import MinioObjectStore
 
 
 def make_bus(settings: Settings) -> EventBus:
     match settings.bus.kind:
         case BusKind.INPROCESS:
             return InProcessBus()
+        case BusKind.KAFKA:
+            return KafkaBus(settings.bus.kafka)
 
 
 def make_object_store(settings: Settings) -> ObjectStore:
     match settings.object_store.kind:
         case ObjectStoreKind.LOCAL:
-            return LocalObjectStore(settings.objects_root)
+            return LocalObjectStore(
+                settings.objects_root,
+                default_retention=timedelta(days=settings.object_store.default_retention_days),
+            )
+        case ObjectStoreKind.MINIO:
+            return MinioObjectStore(settings.object_store)
 
 
 class Platform:
@@ -81,5 +91,6 @@ class Platform:
             yield self
         finally:
             await self.bus.stop()
+            self.store.close()
             await self._http.aclose()
             self._verifier = None

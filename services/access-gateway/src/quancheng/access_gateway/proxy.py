@@ -3,6 +3,7 @@ HTTP in distributed mode. Bodies stream through in both directions."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -123,13 +124,20 @@ async def forward(request: Request, service: str) -> StreamingResponse:
 
 
 async def health_of_services(request: Request) -> dict[str, object]:
-    """Each service's own /healthz, asked through the same transport the proxy uses."""
-    services: dict[str, str] = {service_state(request).definition.name: "ok"}
-    for name, client in upstreams_of(request).clients.items():
+    """Each service's own /healthz, asked at once through the transport the proxy uses."""
+
+    async def ask(client: httpx.AsyncClient) -> str:
         try:
             response = await client.get("/healthz", timeout=3.0)
-            services[name] = "ok" if response.status_code == 200 else f"http {response.status_code}"
         except httpx.HTTPError as exc:
-            services[name] = f"unreachable: {exc.__class__.__name__}"
+            return f"unreachable: {exc.__class__.__name__}"
+        return "ok" if response.status_code == 200 else f"http {response.status_code}"
+
+    clients = upstreams_of(request).clients
+    answers = await asyncio.gather(*(ask(client) for client in clients.values()))
+    services = {
+        service_state(request).definition.name: "ok",
+        **dict(zip(clients, answers, strict=True)),
+    }
     healthy = all(v == "ok" for v in services.values())
     return {"status": "ok" if healthy else "degraded", "services": services}

@@ -1,6 +1,6 @@
 """Events: contracts, the bus interface and its adapters, the outbox and idempotent consumers."""
 
-from quancheng.common.events.bus import EventBus, Handler, Message, decode, encode
+from quancheng.common.events.bus import DeadLetters, EventBus, Handler, Message, decode, encode
 from quancheng.common.events.consumer import Consumers, DeadLetter, ProcessedEvent
 from quancheng.common.events.contracts import (
     EVENT_TYPES,
@@ -26,6 +26,7 @@ __all__ = [
     "AccessViewed",
     "Consumers",
     "DeadLetter",
+    "DeadLetters",
     "DeviceIssued",
     "DeviceRegistered",
     "DeviceReturned",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from quancheng.common.events.contracts import Event, parse_event
 
@@ -29,8 +29,8 @@ class EventBus(Protocol):
     def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         """Deliver messages of ``topics`` to ``handler`` once per consumer ``group``.
 
-        Call before :meth:`start`. A handler that raises leaves the message undelivered for that
-        group: it is delivered again later (at-least-once; consumers are idempotent).
+        Call before or after :meth:`start`. A handler that raises leaves the message undelivered
+        for that group: it is delivered again later (at-least-once; consumers are idempotent).
         """
         ...
 
@@ -40,6 +40,16 @@ class EventBus(Protocol):
 
     async def publish(self, message: Message) -> None:
         """Hand a message to the bus; returns once the bus has accepted it durably."""
+        ...
+
+
+@runtime_checkable
+class DeadLetters(Protocol):
+    """A bus that keeps messages breaking their contract on a dead-letter topic (Kafka)."""
+
+    async def dead_letter(self, message: Message, reason: str) -> None:
+        """Keep ``message`` with ``reason``; call it from the message's handler. Raises if it
+        could not."""
         ...
 
 

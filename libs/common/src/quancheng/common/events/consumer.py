@@ -19,7 +19,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.common.db import Database, session_scope, utc_column
-from quancheng.common.events.bus import EventBus, Message, decode
+from quancheng.common.events.bus import DeadLetters, EventBus, Message, decode
 from quancheng.common.events.contracts import Event, utcnow
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class Consumers:
         self.name = name
         self._db = db
         self._handlers: dict[str, EventHandler[Any]] = {}
+        self._dead_letters: DeadLetters | None = None
         self._ready = asyncio.Event()
         self._ready_timeout = ready_timeout
         self._stopped = False
@@ -73,6 +74,7 @@ class Consumers:
         self._handlers[event_cls.event_type] = cast(EventHandler[Any], handler)
 
     def attach(self, bus: EventBus) -> None:
+        self._dead_letters = bus if isinstance(bus, DeadLetters) else None
         if self._handlers:
             topics = [f"quancheng.{event_type}" for event_type in self._handlers]
             bus.subscribe(self.name, topics, self.handle)
@@ -142,6 +144,10 @@ class Consumers:
 
     async def _dead_letter(self, message: Message, reason: str) -> None:
         log.error("dead letter for %s on %s: %s", self.name, message.topic, reason)
+        # Forwarded first: if that fails the delivery fails and comes again, and the row below
+        # is written only once.
+        if self._dead_letters is not None:
+            await self._dead_letters.dead_letter(message, reason)
         async with session_scope(self._db) as session:
             session.add(
                 DeadLetter(

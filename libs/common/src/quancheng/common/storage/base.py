@@ -12,6 +12,16 @@ from datetime import datetime
 from typing import Protocol
 
 
+def check_key(key: str) -> None:
+    """Refuse keys that are empty, absolute, or have a backslash, a NUL or an empty/./.. segment."""
+    if not key:
+        raise ValueError("object key is empty")
+    if key.startswith("/") or "\\" in key or "\x00" in key:
+        raise ValueError(f"object key {key!r} is absolute or contains a backslash or NUL")
+    if any(segment in ("", ".", "..") for segment in key.split("/")):
+        raise ValueError(f"object key {key!r} has an empty, '.' or '..' segment")
+
+
 class ObjectStoreError(Exception):
     """Base of every refusal an object store gives."""
 
@@ -97,3 +107,7 @@ class ObjectStore(Protocol):
         ...
 
     async def ping(self) -> bool: ...
+
+    def close(self) -> None:
+        """Release connections (the store is not used afterwards)."""
+        ...

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
@@ -41,6 +41,7 @@ from quancheng.common.storage.base import (
     ObjectLockedError,
     ObjectStoreError,
     PartInfo,
+    check_key,
 )
 
 CHUNK_SIZE = 1024 * 1024
@@ -51,8 +52,16 @@ _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 class LocalObjectStore:
     """The ``ObjectStore`` contract over a local directory; write-once is enforced here."""
 
-    def __init__(self, root: Path, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        default_retention: timedelta | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._root = root
+        # Like an Object Lock bucket's default retention: applied when a write names none.
+        self._default_retention = default_retention
         self._clock: Callable[[], datetime] = clock or partial(datetime.now, UTC)
         self._objects = root / "objects"
         self._meta = root / "meta"
@@ -60,39 +69,39 @@ class LocalObjectStore:
         self._tmp = root / "tmp"
 
     async def create_multipart(self, key: str, *, retain_until: datetime | None) -> str:
-        _check_key(key)
+        check_key(key)
         _check_aware(retain_until)
-        return await to_thread.run_sync(self._create_multipart, key, retain_until)
+        return await to_thread.run_sync(self._create_multipart, key, self._retain(retain_until))
 
     async def upload_part(
         self, key: str, upload_id: str, part_number: int, data: bytes
     ) -> PartInfo:
-        _check_key(key)
+        check_key(key)
         if not 1 <= part_number <= MAX_PART_NUMBER:
             raise ValueError(f"part number {part_number} is outside 1..{MAX_PART_NUMBER}")
         return await to_thread.run_sync(self._upload_part, key, upload_id, part_number, data)
 
     async def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
-        _check_key(key)
+        check_key(key)
         return await to_thread.run_sync(self._list_parts, key, upload_id)
 
     async def complete_multipart(
         self, key: str, upload_id: str, parts: list[PartInfo]
     ) -> ObjectInfo:
-        _check_key(key)
+        check_key(key)
         return await to_thread.run_sync(self._complete_multipart, key, upload_id, parts)
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:
-        _check_key(key)
+        check_key(key)
         await to_thread.run_sync(self._abort_multipart, key, upload_id)
 
     async def put(self, key: str, data: bytes, *, retain_until: datetime | None) -> ObjectInfo:
-        _check_key(key)
+        check_key(key)
         _check_aware(retain_until)
-        return await to_thread.run_sync(self._put, key, data, retain_until)
+        return await to_thread.run_sync(self._put, key, data, self._retain(retain_until))
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        _check_key(key)
+        check_key(key)
         info = await to_thread.run_sync(self._head, key)
         # Reading a 0-byte object from 0 is valid and yields nothing.
         if start < 0 or (end is not None and end < start) or (start > 0 and start >= info.size):
@@ -110,24 +119,32 @@ class LocalObjectStore:
             offset += len(chunk)
 
     async def head(self, key: str) -> ObjectInfo:
-        _check_key(key)
+        check_key(key)
         return await to_thread.run_sync(self._head, key)
 
     async def set_legal_hold(self, key: str, on: bool) -> None:
-        _check_key(key)
+        check_key(key)
         await to_thread.run_sync(self._set_legal_hold, key, on)
 
     async def extend_retention(self, key: str, retain_until: datetime) -> None:
-        _check_key(key)
+        check_key(key)
         _check_aware(retain_until)
         await to_thread.run_sync(self._extend_retention, key, retain_until)
 
     async def delete(self, key: str) -> None:
-        _check_key(key)
+        check_key(key)
         await to_thread.run_sync(self._delete, key)
 
     async def ping(self) -> bool:
         return await to_thread.run_sync(self._ping)
+
+    def close(self) -> None:
+        return None  # holds no connections
+
+    def _retain(self, retain_until: datetime | None) -> datetime | None:
+        if retain_until is None and self._default_retention is not None:
+            return self._clock() + self._default_retention
+        return retain_until
 
     # Blocking halves, run in worker threads.
 
@@ -352,15 +369,6 @@ class LocalObjectStore:
         with (self._root / "lock").open("ab") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
             yield
-
-
-def _check_key(key: str) -> None:
-    if not key:
-        raise ValueError("object key is empty")
-    if key.startswith("/") or "\\" in key or "\x00" in key:
-        raise ValueError(f"object key {key!r} is absolute or contains a backslash or NUL")
-    if any(segment in ("", ".", "..") for segment in key.split("/")):
-        raise ValueError(f"object key {key!r} has an empty, '.' or '..' segment")
 
 
 def _check_aware(when: datetime | None) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,28 +16,35 @@ from pathlib import Path
 
 import psycopg
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from quancheng.common.testing.cache import free_port
 
 
-def _bin_dir() -> Path:
+def _bin_dir() -> Path | None:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
     if candidates:
         return Path(candidates[0]).parent
     found = shutil.which("initdb")
-    if found:
-        return Path(found).parent
-    raise RuntimeError("PostgreSQL is not installed: run scripts/install-test-servers")
+    return Path(found).parent if found else None
+
+
+def install() -> None:
+    """PostgreSQL from Debian's packages, unless it is already there."""
+    if _bin_dir() is not None:
+        return
+    print("installing PostgreSQL from Debian's packages", flush=True)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env)
 
 
 class PostgresServer:
     def __init__(self) -> None:
-        self.port = _free_port()
-        self._bin = _bin_dir()
+        self.port = free_port()
+        bin_dir = _bin_dir()
+        if bin_dir is None:
+            raise RuntimeError("PostgreSQL is not installed: run scripts/install-test-servers")
+        self._bin = bin_dir
         self._dir = Path(tempfile.mkdtemp(prefix="quancheng-pg-"))
         self._as_root = os.geteuid() == 0
 
@@ -46,7 +52,7 @@ class PostgresServer:
         command = [str(self._bin / args[0]), *args[1:]]
         if self._as_root:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
 
     @property
     def data_dir(self) -> Path:

@@ -1,0 +1,23 @@
+"""Where downloaded and built test servers are kept between runs (outside the work tree, so that
+a fresh clone on the same machine starts them in seconds)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    path = Path(base) / "quancheng-test-servers"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

@@ -1,0 +1,64 @@
+"""Processes of our own command, run as an operator would and stopped as with Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+CLI = str(Path(sys.executable).parent / "quancheng")
+
+
+def wait_healthy(
+    url: str, process: subprocess.Popen[str] | None = None, timeout: float = 90
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"exited with {process.returncode}: {process.communicate()[0]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not answer 200 within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+@contextmanager
+def running(
+    command: list[str],
+    health_url: str,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    exit_codes: tuple[int, ...] = (0,),
+) -> Iterator[subprocess.Popen[str]]:
+    """Run ``command`` in its own process group until ``health_url`` answers 200; on leaving,
+    stop it with SIGINT (Ctrl-C) and require a clean shutdown."""
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+    try:
+        wait_healthy(health_url, process)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode in exit_codes, output
+    assert "Application shutdown complete." in output, output
