@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,13 @@ from starlette.applications import Starlette
 
 from quancheng.common.auth import BuiltinIssuer, Clearance, Role
 from quancheng.common.embedded import create_embedded_app
-from quancheng.common.settings import BusSettings, Settings, TelemetrySettings
+from quancheng.common.settings import (
+    SERVICES,
+    BusSettings,
+    DatabaseSettings,
+    Settings,
+    TelemetrySettings,
+)
 from quancheng.common.testing.kafka import KafkaServer
 from quancheng.common.testing.minio import MinioServer
 from quancheng.common.testing.postgres import PostgresServer
@@ -59,10 +64,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return server.create_database(f"t_{uuid.uuid4().hex}")
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings on a temporary data dir; the services' databases are SQLite files or, in the
+    second run of each test, PostgreSQL databases of their own."""
+    databases = DatabaseSettings()
+    if request.param == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        urls = {
+            name.replace("-", "_"): server.create_database(f"s_{uuid.uuid4().hex}")
+            for name in SERVICES
+        }
+        databases = DatabaseSettings.model_validate(urls)
     return Settings(
         data_dir=tmp_path / "var",
+        database=databases,
         bus=BusSettings(relay_interval_seconds=0.2),
         telemetry=TelemetrySettings(json_logs=False, log_level="WARNING"),
     )
@@ -99,17 +115,11 @@ class Embedded:
         return {"Authorization": f"Bearer {token}"}
 
 
-@asynccontextmanager
-async def embedded_platform(settings: Settings) -> AsyncIterator[Embedded]:
+@pytest.fixture
+async def embedded(settings: Settings, issuer: BuiltinIssuer) -> AsyncIterator[Embedded]:
     """All five services in this process, reached through the gateway like a client would."""
     app = create_embedded_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Embedded(app, client, settings)
-
-
-@pytest.fixture
-async def embedded(settings: Settings, issuer: BuiltinIssuer) -> AsyncIterator[Embedded]:
-    async with embedded_platform(settings) as platform:
-        yield platform

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from conftest import Embedded, TokenFactory, embedded_platform
+from conftest import Embedded, TokenFactory
 from quancheng.common.auth import Role
 from quancheng.common.db import Database
-from quancheng.common.settings import SERVICES, Settings
-from quancheng.common.testing.postgres import PostgresServer
 from quancheng.ingest.repository import KnownDeviceRepository
 
 
@@ -31,23 +29,6 @@ async def test_gateway_health_answers_for_every_service(embedded: Embedded) -> N
 async def test_an_event_from_the_registry_reaches_ingest(
     embedded: Embedded, token: TokenFactory
 ) -> None:
-    await register_and_see_it_in_ingest(embedded, token)
-
-
-async def test_the_platform_runs_on_postgresql(
-    settings: Settings, postgres: PostgresServer, token: TokenFactory
-) -> None:
-    databases = {
-        name.replace("-", "_"): postgres.create_database(f"e_{uuid4().hex}") for name in SERVICES
-    }
-    pg_settings = settings.model_copy(
-        update={"database": settings.database.model_copy(update=databases)}
-    )
-    async with embedded_platform(pg_settings) as platform:
-        await register_and_see_it_in_ingest(platform, token)
-
-
-async def register_and_see_it_in_ingest(embedded: Embedded, token: TokenFactory) -> None:
     response = await embedded.client.post(
         "/api/v1/devices",
         json={

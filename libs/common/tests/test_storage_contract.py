@@ -38,6 +38,7 @@ from quancheng.common.storage import (
     ObjectStore,
     ObjectStoreError,
     PartInfo,
+    section_key,
 )
 from quancheng.common.storage.minio import MinioObjectStore
 from quancheng.common.testing.minio import MinioServer
@@ -629,3 +630,20 @@ async def test_the_default_retention_applies_when_a_write_names_none(
     assert info.retain_until >= before + timedelta(days=3 * 366) - timedelta(seconds=5)
     with pytest.raises(ObjectLockedError, match="retained until"):
         await defaulted_store.delete("av/clip.mp4")
+
+
+@pytest.mark.req("E-10")
+async def test_each_section_keeps_its_objects_under_its_own_prefix(store: ObjectStore) -> None:
+    ours, theirs = section_key("JC1", "2026", "clip.mp4"), section_key("JD2", "2026", "clip.mp4")
+    await store.put(ours, b"section JC1", retain_until=None)
+    await store.put(theirs, b"section JD2", retain_until=None)
+
+    assert ours == "sections/JC1/2026/clip.mp4"
+    assert await read_all(store, ours) == b"section JC1"
+    assert await read_all(store, theirs) == b"section JD2"
+
+
+@pytest.mark.parametrize("section", ["", "../JC1", "JC1/x", "科室", "a" * 33])
+def test_a_section_code_that_would_leave_its_prefix_is_refused(section: str) -> None:
+    with pytest.raises(ValueError, match="section code"):
+        section_key(section, "clip.mp4")

@@ -11,6 +11,7 @@ from quancheng.common.storage.base import (
     ObjectStore,
     ObjectStoreError,
     PartInfo,
+    section_key,
 )
 from quancheng.common.storage.local import LocalObjectStore
 
@@ -26,4 +27,5 @@ __all__ = [
     "ObjectStore",
     "ObjectStoreError",
     "PartInfo",
+    "section_key",
 ]

@@ -6,6 +6,7 @@ can't be deleted before its retain-until nor while a legal hold is on it (A-13, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,19 @@ def check_key(key: str) -> None:
         raise ValueError(f"object key {key!r} is absolute or contains a backslash or NUL")
     if any(segment in ("", ".", "..") for segment in key.split("/")):
         raise ValueError(f"object key {key!r} has an empty, '.' or '..' segment")
+
+
+_SECTION_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+
+
+def section_key(section: str, *parts: str) -> str:
+    """The key of an object in a section's own storage (E-10): ``sections/<code>/<parts…>``, so
+    that each section's objects sit under one prefix that policies, listings and custody follow."""
+    if not _SECTION_CODE.fullmatch(section):
+        raise ValueError(f"section code {section!r} must be 1-32 letters, digits, '-' or '_'")
+    key = "/".join(("sections", section, *parts))
+    check_key(key)
+    return key
 
 
 class ObjectStoreError(Exception):

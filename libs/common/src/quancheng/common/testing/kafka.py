@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from quancheng.common.testing.cache import cache_dir, free_port
+from quancheng.common.testing.cache import apt_install, cache_dir, free_port
 
 KAFKA_VERSION = "4.1.1"
 # The log4j2 that Kafka's own server module brings; the SLF4J binding must match it.
@@ -87,11 +87,11 @@ def install() -> Path:
     with _locked(cache_dir() / f"kafka-{KAFKA_VERSION}.lock"):
         if (home / "installed").exists():
             return libs
+        if shutil.which("mvn") is None or shutil.which("java") is None:
+            apt_install("maven", "openjdk-17-jre-headless")
         mvn = shutil.which("mvn")
         if mvn is None:
-            raise RuntimeError(
-                f"Maven is needed to fetch Apache Kafka {KAFKA_VERSION}: install the maven package"
-            )
+            raise RuntimeError(f"Maven is needed to fetch Apache Kafka {KAFKA_VERSION}")
         with tempfile.TemporaryDirectory(prefix="quancheng-kafka-install-") as tmp:
             pom = Path(tmp) / "pom.xml"
             pom.write_text(_POM)

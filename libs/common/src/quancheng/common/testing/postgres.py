@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from quancheng.common.testing.cache import free_port
+from quancheng.common.testing.cache import apt_install, free_port
 
 
 def _bin_dir() -> Path | None:
@@ -31,11 +31,7 @@ def install() -> None:
     """PostgreSQL from Debian's packages, unless it is already there."""
     if _bin_dir() is not None:
         return
-    print("installing PostgreSQL from Debian's packages", flush=True)
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env)
+    apt_install("postgresql")
 
 
 class PostgresServer:
