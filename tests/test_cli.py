@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from quancheng.common.settings import SERVICES
-from quancheng.common.testing.cache import free_port
+from quancheng.common.testing.cache import free_port, free_ports
 from quancheng.common.testing.process import CLI, running
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ def test_serve_runs_one_service_and_the_gateway_reaches_it_by_url(tmp_path: Path
     data_dir = tmp_path / "var"
     minted = run_cli("token", "--sub", "office-1", "--role", "office", "--data-dir", str(data_dir))
     headers = {"Authorization": f"Bearer {minted.stdout.strip()}"}
-    ports = {name: free_port() for name in SERVICES}
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     urls = {
         f"QUANCHENG_SERVICES__{name.replace('-', '_').upper()}": f"http://127.0.0.1:{port}"
         for name, port in ports.items()

@@ -31,7 +31,7 @@ from quancheng.common.settings import (
 )
 from quancheng.common.storage import ObjectExistsError
 from quancheng.common.storage.minio import MinioObjectStore
-from quancheng.common.testing.cache import free_port
+from quancheng.common.testing.cache import free_ports
 from quancheng.common.testing.kafka import KafkaServer
 from quancheng.common.testing.minio import MinioServer
 from quancheng.common.testing.postgres import PostgresServer
@@ -53,7 +53,7 @@ class Cluster:
         self.data_dir = tmp / "var"
         self.logs = tmp / "logs"
         self.logs.mkdir()
-        self.ports = {name: free_port() for name in SERVICES}
+        self.ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
         self.database_urls = {
             name: postgres.create_database(f"d_{env_name(name).lower()}_{uuid.uuid4().hex[:8]}")
             for name in SERVICES
@@ -92,7 +92,10 @@ class Cluster:
                 env={**os.environ, **self.env},
             )
         self.processes[service] = process
-        wait_healthy(f"{self.url(service)}/readyz", timeout=WAIT)
+        try:
+            wait_healthy(f"{self.url(service)}/readyz", process, timeout=WAIT)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.log(service)}") from exc
 
     def stop(self, service: str, *, kill: bool = False) -> None:
         process = self.processes.pop(service)

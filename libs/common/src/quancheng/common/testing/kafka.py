@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from quancheng.common.testing.cache import apt_install, cache_dir, free_port
+from quancheng.common.testing.cache import apt_install, cache_dir, free_ports
 
 KAFKA_VERSION = "4.1.1"
 # The log4j2 that Kafka's own server module brings; the SLF4J binding must match it.
@@ -156,10 +156,7 @@ class KafkaServer:
     """A private Kafka cluster of one node; its log dirs and ports survive a broker restart."""
 
     def __init__(self, *, ready_timeout: float = 120.0) -> None:
-        self.port = free_port()
-        self.controller_port = free_port()
-        while self.controller_port == self.port:
-            self.controller_port = free_port()
+        self.port, self.controller_port = free_ports(2)
         self._ready_timeout = ready_timeout
         self._dir = Path(tempfile.mkdtemp(prefix="quancheng-kafka-"))
         self._libs: Path | None = None

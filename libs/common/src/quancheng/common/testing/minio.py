@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from quancheng.common.testing.cache import cache_dir, free_port
+from quancheng.common.testing.cache import cache_dir, free_ports
 
 MINIO_MODULE = "github.com/minio/minio"
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
@@ -59,8 +59,7 @@ class MinioServer:
     """One single-drive MinIO server with random root credentials; its data goes on stop."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.console_port = free_port()
+        self.port, self.console_port = free_ports(2)
         self.access_key = f"quancheng-{secrets.token_hex(4)}"
         self.secret_key = secrets.token_urlsafe(24)
         self._dir = Path(tempfile.mkdtemp(prefix="quancheng-minio-"))

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -17,12 +18,13 @@ CLI = str(Path(sys.executable).parent / "quancheng")
 
 
 def wait_healthy(
-    url: str, process: subprocess.Popen[str] | None = None, timeout: float = 90
+    url: str, process: subprocess.Popen[Any] | None = None, timeout: float = 90
 ) -> None:
+    """Wait until ``url`` answers 200; fail at once if ``process`` (the server) has exited."""
     deadline = time.monotonic() + timeout
     while True:
         if process is not None and process.poll() is not None:
-            raise AssertionError(f"exited with {process.returncode}: {process.communicate()[0]}")
+            raise AssertionError(f"{process.args!r} exited with {process.returncode}")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
@@ -55,6 +57,11 @@ def running(
     )
     try:
         wait_healthy(health_url, process)
+    except AssertionError as exc:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError(f"{exc}\n{process.communicate(timeout=60)[0]}") from exc
+    try:
         yield process
     finally:
         if process.poll() is None:
