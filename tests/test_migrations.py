@@ -15,7 +15,7 @@ from quancheng.retention.config import MIGRATIONS as RETENTION
 
 COMMON_TABLES = {"outbox", "processed_events", "dead_letters", "audit_log"}
 OWN_TABLES = {
-    "device-registry": {"devices"},
+    "device-registry": {"devices", "device_events"},
     "ingest": {"known_devices"},
     "catalog": set(),
     "access-gateway": set(),

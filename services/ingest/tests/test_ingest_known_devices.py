@@ -17,6 +17,7 @@ from quancheng.common.events import (
     DeviceIssued,
     DeviceRegistered,
     DeviceReturned,
+    DeviceStatusChanged,
     Event,
     Message,
     ProcessedEvent,
@@ -104,6 +105,25 @@ async def test_returning_a_device_clears_its_officer(consumers: Consumers, db: D
     returned = DeviceReturned(device_id=device_id, officer_id="officer-7", received_by="office-1")
 
     await deliver(consumers, registered(device_id), issued(device_id), returned)
+
+    device = await known(db, device_id)
+    assert device is not None
+    assert device.officer_id is None
+
+
+async def test_a_device_lost_while_issued_no_longer_carries_its_officer(
+    consumers: Consumers, db: Database
+) -> None:
+    device_id = uuid4()
+    lost = DeviceStatusChanged(
+        device_id=device_id,
+        from_status="issued",
+        to_status="lost",
+        by="office-1",
+        officer_id="officer-7",
+    )
+
+    await deliver(consumers, registered(device_id), issued(device_id), lost)
 
     device = await known(db, device_id)
     assert device is not None

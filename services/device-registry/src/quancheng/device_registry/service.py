@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,18 +11,67 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
 from quancheng.common.errors import ApiError
-from quancheng.common.events import DeviceRegistered, record
-from quancheng.common.events.contracts import utcnow
-from quancheng.device_registry.models import Device
-from quancheng.device_registry.repository import DeviceRepository
-from quancheng.device_registry.schemas import DeviceCreate
+from quancheng.common.events import DeviceIssued, DeviceRegistered, DeviceReturned, Event, record
+from quancheng.common.events.contracts import DeviceStatusChanged, utcnow
+from quancheng.device_registry import lifecycle
+from quancheng.device_registry.models import Device, DeviceEvent, DeviceEventKind, DeviceStatus
+from quancheng.device_registry.repository import (
+    DeviceEventRepository,
+    DeviceRepository,
+    Visibility,
+)
+from quancheng.device_registry.schemas import DeviceCreate, IssueRequest, TransitionRequest
 
-# Roles that see every section's devices; others see only their own section's.
+# Roles that see and act on every section's devices (office staff act; supervisors only see).
 _ALL_SECTIONS = frozenset({Role.OFFICE, Role.SUPERVISOR})
+# Roles that see and act on their own section's devices (A-6a: head and custodian).
+_OWN_SECTION = frozenset({Role.SECTION_HEAD, Role.CUSTODIAN})
+# Roles that may move a device through its life cycle.
+TRANSITION_ROLES = (Role.OFFICE, Role.SECTION_HEAD, Role.CUSTODIAN)
 
 
-def _visible_section(principal: Principal) -> str | None:
-    return None if principal.has_any(*_ALL_SECTIONS) else principal.section or ""
+def visibility(principal: Principal) -> Visibility:
+    """Office and supervisors see all devices; section heads and custodians their section's;
+    officers the devices currently issued to them; anyone else none."""
+    if principal.has_any(*_ALL_SECTIONS):
+        return Visibility(everything=True)
+    section = principal.section if principal.has_any(*_OWN_SECTION) and principal.section else None
+    holder = principal.subject if principal.has_any(Role.OFFICER) else None
+    return Visibility(section=section, holder=holder)
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "device_not_found", "no such device", "未找到该设备")
+
+
+async def _append_history(
+    session: AsyncSession,
+    device: Device,
+    *,
+    kind: DeviceEventKind,
+    from_status: DeviceStatus | None,
+    by: str,
+    note: str | None = None,
+    officer_id: str | None = None,
+    pre_use_check: dict[str, Any] | None = None,
+    failed_checks: list[str] | None = None,
+) -> DeviceEvent:
+    events = DeviceEventRepository(session)
+    entry = DeviceEvent(
+        device_id=device.id,
+        seq=await events.next_seq(device.id),
+        kind=kind,
+        from_status=from_status,
+        to_status=device.status,
+        by=by,
+        at=utcnow(),
+        note=note,
+        officer_id=officer_id,
+        pre_use_check=pre_use_check,
+        failed_checks=failed_checks,
+    )
+    await events.add(entry)
+    return entry
 
 
 async def register_device(
@@ -37,6 +87,9 @@ async def register_device(
         )
     device = Device(**data.model_dump(), registered_by=principal.subject, registered_at=utcnow())
     await repo.add(device)
+    await _append_history(
+        session, device, kind=DeviceEventKind.TRANSITION, from_status=None, by=principal.subject
+    )
     record(
         session,
         DeviceRegistered(
@@ -61,9 +114,8 @@ async def register_device(
 
 async def get_device(session: AsyncSession, principal: Principal, device_id: UUID) -> Device:
     device = await DeviceRepository(session).get(device_id)
-    section = _visible_section(principal)
-    if device is None or (section is not None and device.section != section):
-        raise ApiError(404, "device_not_found", "no such device", "未找到该设备")
+    if device is None or not visibility(principal).admits(device):
+        raise _not_found()
     return device
 
 
@@ -71,5 +123,196 @@ async def list_devices(
     session: AsyncSession, principal: Principal, *, offset: int, limit: int
 ) -> tuple[Sequence[Device], int]:
     return await DeviceRepository(session).page(
-        section=_visible_section(principal), offset=offset, limit=limit
+        visibility=visibility(principal), offset=offset, limit=limit
+    )
+
+
+async def device_history(
+    session: AsyncSession, principal: Principal, device_id: UUID
+) -> Sequence[DeviceEvent]:
+    device = await get_device(session, principal, device_id)
+    return await DeviceEventRepository(session).history(device.id)
+
+
+def _labels(statuses: Sequence[DeviceStatus]) -> tuple[str, str]:
+    if not statuses:
+        return "none (retired is final)", "无（报废为最终状态）"
+    return ", ".join(statuses), "、".join(s.label for s in statuses)
+
+
+async def _device_to_move(
+    session: AsyncSession, principal: Principal, device_id: UUID, target: DeviceStatus
+) -> Device:
+    """The device, locked, once the caller may act on it and ``target`` follows its status."""
+    device = await DeviceRepository(session).get_for_update(device_id)
+    if device is None or not visibility(principal).admits(device):
+        raise _not_found()
+    if not principal.has_any(Role.OFFICE) and not (
+        principal.has_any(*_OWN_SECTION) and principal.section == device.section
+    ):
+        raise ApiError(
+            403,
+            "forbidden",
+            "only office staff, or the section head or custodian of the device's section, "
+            "may change its status",
+            "只有办公室、或设备所属科室的负责人或设备专管员可以变更设备状态",
+        )
+    if not lifecycle.allowed(device.status, target):
+        options = lifecycle.TRANSITIONS[device.status]
+        names, labels = _labels(options)
+        raise ApiError(
+            409,
+            "invalid_transition",
+            f"a device that is {device.status.value} cannot become {target.value}; "
+            f"allowed next: {names}",
+            f"设备当前状态为“{device.status.label}”，不能变更为“{target.label}”；"
+            f"可变更为：{labels}",
+            extra={
+                "current_status": device.status.value,
+                "allowed": [s.value for s in options],
+            },
+        )
+    return device
+
+
+async def _move(
+    session: AsyncSession,
+    principal: Principal,
+    device: Device,
+    target: DeviceStatus,
+    event: Event,
+    *,
+    note: str | None,
+    officer_id: str | None = None,
+    pre_use_check: dict[str, Any] | None = None,
+) -> Device:
+    source = device.status
+    device.status = target
+    device.officer_id = officer_id if target is DeviceStatus.ISSUED else None
+    await DeviceRepository(session).save(device)
+    await _append_history(
+        session,
+        device,
+        kind=DeviceEventKind.TRANSITION,
+        from_status=source,
+        by=principal.subject,
+        note=note,
+        officer_id=officer_id,
+        pre_use_check=pre_use_check,
+    )
+    record(session, event)
+    detail: dict[str, Any] = {"from": source.value, "to": target.value, "section": device.section}
+    if officer_id is not None:
+        detail["officer_id"] = officer_id
+    if note:
+        detail["note"] = note
+    await audit.append(
+        session,
+        actor=principal.subject,
+        action=lifecycle.AUDIT_ACTIONS[target],
+        target=f"device:{device.id}",
+        detail=detail,
+    )
+    return device
+
+
+async def issue_device(
+    session: AsyncSession, principal: Principal, device_id: UUID, data: IssueRequest
+) -> Device | ApiError:
+    """Issue a device after its pre-use check (A-8, D-8).
+
+    A failed check is *returned*, not raised: it is kept in the history and the audit log (the
+    request's transaction commits), and the device stays in stock.
+    """
+    device = await _device_to_move(session, principal, device_id, DeviceStatus.ISSUED)
+    check = data.check.model_dump()
+    failures = lifecycle.check_failures(**check)
+    if failures:
+        items = [f.item for f in failures]
+        await _append_history(
+            session,
+            device,
+            kind=DeviceEventKind.CHECK_FAILED,
+            from_status=device.status,
+            by=principal.subject,
+            note=data.note,
+            officer_id=data.officer_id,
+            pre_use_check=check,
+            failed_checks=items,
+        )
+        await audit.append(
+            session,
+            actor=principal.subject,
+            action="device.pre_use_check_failed",
+            target=f"device:{device.id}",
+            detail={"officer_id": data.officer_id, "failed": items, "check": check},
+        )
+        return ApiError(
+            409,
+            "pre_use_check_failed",
+            "the pre-use check failed, the device may not be issued: "
+            + "; ".join(f.message for f in failures),
+            "使用前检查未通过，不能发放：" + "；".join(f.message_zh for f in failures),
+            extra={
+                "failed": [
+                    {"item": f.item, "message": f.message, "message_zh": f.message_zh}
+                    for f in failures
+                ]
+            },
+        )
+    event = DeviceIssued(
+        device_id=device.id,
+        officer_id=data.officer_id,
+        section=device.section,
+        issued_by=principal.subject,
+    )
+    return await _move(
+        session,
+        principal,
+        device,
+        DeviceStatus.ISSUED,
+        event,
+        note=data.note,
+        officer_id=data.officer_id,
+        pre_use_check=check,
+    )
+
+
+async def return_device(
+    session: AsyncSession, principal: Principal, device_id: UUID, note: str | None
+) -> Device:
+    device = await _device_to_move(session, principal, device_id, DeviceStatus.RETURNED)
+    holder = device.officer_id or ""
+    event = DeviceReturned(device_id=device.id, officer_id=holder, received_by=principal.subject)
+    return await _move(
+        session, principal, device, DeviceStatus.RETURNED, event, note=note, officer_id=holder
+    )
+
+
+async def change_status(
+    session: AsyncSession, principal: Principal, device_id: UUID, data: TransitionRequest
+) -> Device:
+    """Stock, maintenance, lost and retired; issue and return have their own routes."""
+    if data.to in lifecycle.DEDICATED_ROUTES or data.to is DeviceStatus.REGISTERED:
+        route = lifecycle.DEDICATED_ROUTES.get(data.to)
+        hint = f"use POST .../{route}" if route else "a device is registered only once"
+        hint_zh = f"请使用 {route} 接口" if route else "设备只登记一次"
+        raise ApiError(
+            422,
+            "use_dedicated_route",
+            f"status {data.to.value} cannot be set here: {hint}",
+            f"不能在此设置为“{data.to.label}”：{hint_zh}",
+        )
+    device = await _device_to_move(session, principal, device_id, data.to)
+    holder = device.officer_id
+    event = DeviceStatusChanged(
+        device_id=device.id,
+        from_status=device.status.value,
+        to_status=data.to.value,
+        by=principal.subject,
+        reason=data.note,
+        officer_id=holder,
+    )
+    return await _move(
+        session, principal, device, data.to, event, note=data.note, officer_id=holder
     )

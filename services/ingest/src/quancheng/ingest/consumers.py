@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from quancheng.common.events import Consumers, DeviceIssued, DeviceRegistered, DeviceReturned
+from quancheng.common.events import (
+    Consumers,
+    DeviceIssued,
+    DeviceRegistered,
+    DeviceReturned,
+    DeviceStatusChanged,
+)
 from quancheng.common.events.contracts import utcnow
 from quancheng.ingest.models import KnownDevice
 from quancheng.ingest.repository import KnownDeviceRepository
@@ -38,7 +44,18 @@ async def on_device_returned(session: AsyncSession, event: DeviceReturned) -> No
         await repo.save(device)
 
 
+async def on_device_status_changed(session: AsyncSession, event: DeviceStatusChanged) -> None:
+    """A device that is not issued (in stock, in maintenance, lost, retired) carries no one's
+    uploads: a lost device's officer is cleared at once."""
+    repo = KnownDeviceRepository(session)
+    device = await repo.get(event.device_id)
+    if device is not None and device.officer_id is not None:
+        device.officer_id, device.updated_at = None, utcnow()
+        await repo.save(device)
+
+
 def register(consumers: Consumers) -> None:
     consumers.on(DeviceRegistered, on_device_registered)
     consumers.on(DeviceIssued, on_device_issued)
     consumers.on(DeviceReturned, on_device_returned)
+    consumers.on(DeviceStatusChanged, on_device_status_changed)

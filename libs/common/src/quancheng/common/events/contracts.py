@@ -136,6 +136,21 @@ class DeviceReturned(Event):
     received_by: str
 
 
+class DeviceStatusChanged(Event):
+    """A device lifecycle transition other than issue and return (stocked, maintenance, lost,
+    retired). ``officer_id`` is the officer who held the device if it left their hands."""
+
+    event_type = "device.status_changed"
+    aggregate_field = "device_id"
+
+    device_id: UUID
+    from_status: str
+    to_status: str
+    by: str
+    reason: str | None = None
+    officer_id: str | None = None
+
+
 class RetentionDestroyed(Event):
     event_type = "retention.destroyed"
     aggregate_field = "record_id"
@@ -169,6 +184,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DeviceRegistered,
         DeviceIssued,
         DeviceReturned,
+        DeviceStatusChanged,
         RetentionDestroyed,
         FixityFailed,
     )

@@ -4,15 +4,28 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Query
+from fastapi.responses import JSONResponse
 
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.errors import ApiError
 from quancheng.common.service import SessionDep, secured_router
 from quancheng.device_registry import service
-from quancheng.device_registry.schemas import DeviceCreate, DevicePage, DeviceRead
+from quancheng.device_registry.schemas import (
+    DeviceCreate,
+    DeviceEventRead,
+    DeviceHistory,
+    DevicePage,
+    DeviceRead,
+    IssueRequest,
+    ReturnRequest,
+    TransitionRequest,
+)
 
 router = secured_router(prefix="/api/v1/devices", tags=["devices 设备"])
 
 OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
+# Section heads and custodians pass here; the service limits them to their own section.
+DeviceKeeper = Annotated[Principal, Depends(require_roles(*service.TRANSITION_ROLES))]
 
 
 @router.post("", status_code=201, summary="Register a device 登记设备")
@@ -38,3 +51,44 @@ async def list_devices(
 ) -> DevicePage:
     rows, total = await service.list_devices(session, principal, offset=offset, limit=limit)
     return DevicePage(items=[DeviceRead.of(d) for d in rows], total=total)
+
+
+@router.get("/{device_id}/history", summary="A device's life cycle, oldest first 设备履历")
+async def device_history(
+    device_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> DeviceHistory:
+    events = await service.device_history(session, principal, device_id)
+    return DeviceHistory(device_id=device_id, items=[DeviceEventRead.of(e) for e in events])
+
+
+@router.post(
+    "/{device_id}/issue",
+    response_model=DeviceRead,
+    summary="Issue a device to an officer after its pre-use check 使用前检查并发放",
+    responses={409: {"description": "not in stock, or the pre-use check failed (recorded)"}},
+)
+async def issue_device(
+    device_id: UUID, data: IssueRequest, session: SessionDep, principal: DeviceKeeper
+) -> DeviceRead | JSONResponse:
+    outcome = await service.issue_device(session, principal, device_id, data)
+    if isinstance(outcome, ApiError):
+        # Returned rather than raised, so that the failed check stays recorded.
+        return JSONResponse(outcome.body(), status_code=outcome.status_code)
+    return DeviceRead.of(outcome)
+
+
+@router.post("/{device_id}/return", summary="Take a device back from its officer 归还设备")
+async def return_device(
+    device_id: UUID, data: ReturnRequest, session: SessionDep, principal: DeviceKeeper
+) -> DeviceRead:
+    return DeviceRead.of(await service.return_device(session, principal, device_id, data.note))
+
+
+@router.post(
+    "/{device_id}/transitions",
+    summary="Stock, maintenance, lost or retired 入库、维修、遗失、报废",
+)
+async def change_status(
+    device_id: UUID, data: TransitionRequest, session: SessionDep, principal: DeviceKeeper
+) -> DeviceRead:
+    return DeviceRead.of(await service.change_status(session, principal, device_id, data))
