@@ -23,6 +23,20 @@ def check_key(key: str) -> None:
         raise ValueError(f"object key {key!r} has an empty, '.' or '..' segment")
 
 
+MAX_PART_NUMBER = 10_000  # as in S3
+
+
+def check_part_number(part_number: int) -> None:
+    if not 1 <= part_number <= MAX_PART_NUMBER:
+        raise ValueError(f"part number {part_number} is outside 1..{MAX_PART_NUMBER}")
+
+
+def check_aware(when: datetime | None) -> None:
+    """Retention dates must name their timezone (a naive date would mean different instants)."""
+    if when is not None and when.utcoffset() is None:
+        raise ValueError("retain_until must be timezone-aware")
+
+
 _SECTION_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 

@@ -41,11 +41,12 @@ from quancheng.common.storage.base import (
     ObjectLockedError,
     ObjectStoreError,
     PartInfo,
+    check_aware,
     check_key,
+    check_part_number,
 )
 
 CHUNK_SIZE = 1024 * 1024
-MAX_PART_NUMBER = 10_000
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -70,15 +71,14 @@ class LocalObjectStore:
 
     async def create_multipart(self, key: str, *, retain_until: datetime | None) -> str:
         check_key(key)
-        _check_aware(retain_until)
+        check_aware(retain_until)
         return await to_thread.run_sync(self._create_multipart, key, self._retain(retain_until))
 
     async def upload_part(
         self, key: str, upload_id: str, part_number: int, data: bytes
     ) -> PartInfo:
         check_key(key)
-        if not 1 <= part_number <= MAX_PART_NUMBER:
-            raise ValueError(f"part number {part_number} is outside 1..{MAX_PART_NUMBER}")
+        check_part_number(part_number)
         return await to_thread.run_sync(self._upload_part, key, upload_id, part_number, data)
 
     async def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
@@ -97,7 +97,7 @@ class LocalObjectStore:
 
     async def put(self, key: str, data: bytes, *, retain_until: datetime | None) -> ObjectInfo:
         check_key(key)
-        _check_aware(retain_until)
+        check_aware(retain_until)
         return await to_thread.run_sync(self._put, key, data, self._retain(retain_until))
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
@@ -128,7 +128,7 @@ class LocalObjectStore:
 
     async def extend_retention(self, key: str, retain_until: datetime) -> None:
         check_key(key)
-        _check_aware(retain_until)
+        check_aware(retain_until)
         await to_thread.run_sync(self._extend_retention, key, retain_until)
 
     async def delete(self, key: str) -> None:
@@ -369,11 +369,6 @@ class LocalObjectStore:
         with (self._root / "lock").open("ab") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
             yield
-
-
-def _check_aware(when: datetime | None) -> None:
-    if when is not None and when.utcoffset() is None:
-        raise ValueError("retain_until must be timezone-aware")
 
 
 def _format_time(when: datetime | None) -> str | None:

@@ -48,7 +48,9 @@ from quancheng.common.storage.base import (
     ObjectLockedError,
     ObjectStoreError,
     PartInfo,
+    check_aware,
     check_key,
+    check_part_number,
 )
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHUNK_SIZE = 1024 * 1024
-MAX_PART_NUMBER = 10_000
 
 _ERRORS: dict[str, type[ObjectStoreError]] = {
     "NoSuchKey": NoSuchObjectError,
@@ -110,15 +111,14 @@ class MinioObjectStore:
 
     async def create_multipart(self, key: str, *, retain_until: datetime | None) -> str:
         check_key(key)
-        _check_aware(retain_until)
+        check_aware(retain_until)
         return await self._call(partial(self._create_multipart, key, retain_until))
 
     async def upload_part(
         self, key: str, upload_id: str, part_number: int, data: bytes
     ) -> PartInfo:
         check_key(key)
-        if not 1 <= part_number <= MAX_PART_NUMBER:
-            raise ValueError(f"part number {part_number} is outside 1..{MAX_PART_NUMBER}")
+        check_part_number(part_number)
         return await self._call(partial(self._upload_part, key, upload_id, part_number, data))
 
     async def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
@@ -142,7 +142,7 @@ class MinioObjectStore:
 
     async def put(self, key: str, data: bytes, *, retain_until: datetime | None) -> ObjectInfo:
         check_key(key)
-        _check_aware(retain_until)
+        check_aware(retain_until)
         return await self._call(partial(self._put, key, data, retain_until))
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
@@ -194,7 +194,7 @@ class MinioObjectStore:
 
     async def extend_retention(self, key: str, retain_until: datetime) -> None:
         check_key(key)
-        _check_aware(retain_until)
+        check_aware(retain_until)
         await self._call(partial(self._extend_retention, key, retain_until))
 
     async def delete(self, key: str) -> None:
@@ -400,8 +400,3 @@ def _ceil_millis(when: datetime) -> datetime:
 
 def _content_md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
-
-
-def _check_aware(when: datetime | None) -> None:
-    if when is not None and when.utcoffset() is None:
-        raise ValueError("retain_until must be timezone-aware")
