@@ -123,3 +123,36 @@ async def embedded(settings: Settings, issuer: BuiltinIssuer) -> AsyncIterator[E
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Embedded(app, client, settings)
+
+
+# A small bureau for tests that register and issue devices: the registry refuses devices of
+# unknown sections and issues only to its own officers. Seeded through the CSV import.
+STAFF_CSV = {
+    "sections": "科室代码,科室名称,监管科室\nJC1,监管一科,是\nJC2,监管二科,是\nJD2,执法二大队,否\n",
+    "officers": (
+        "账号,姓名,执法证号,科室代码,一线执法\n"
+        "officer-7,李明,44010001,JC1,是\n"
+        "officer-8,王芳,44010002,JC1,是\n"
+        "officer-9,张伟,44010003,JC2,是\n"
+    ),
+}
+
+
+def _staff_requests() -> list[tuple[str, bytes]]:
+    return [(f"/api/v1/imports?kind={kind}", csv.encode()) for kind, csv in STAFF_CSV.items()]
+
+
+async def seed_staff(client: httpx.AsyncClient, office: dict[str, str]) -> None:
+    """Sections JC1, JC2, JD2 and officers officer-7, officer-8 (JC1), officer-9 (JC2)."""
+    for path, body in _staff_requests():
+        headers = {**office, "Content-Type": "text/csv"}
+        response = await client.post(path, content=body, headers=headers)
+        assert response.status_code == 200, response.text
+
+
+def seed_staff_sync(base_url: str, office: dict[str, str]) -> None:
+    """:func:`seed_staff` for a platform reached over real HTTP."""
+    for path, body in _staff_requests():
+        headers = {**office, "Content-Type": "text/csv"}
+        response = httpx.post(base_url + path, content=body, headers=headers, timeout=30)
+        assert response.status_code == 200, response.text

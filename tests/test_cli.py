@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from conftest import seed_staff_sync
 from quancheng.common.settings import SERVICES
 from quancheng.common.testing.cache import free_port, free_ports
 from quancheng.common.testing.process import CLI, running
@@ -64,6 +65,7 @@ def test_serve_runs_one_service_and_the_gateway_reaches_it_by_url(tmp_path: Path
         gateway = f"http://127.0.0.1:{ports['access-gateway']}"
 
         health = httpx.get(f"{gateway}/healthz").json()
+        seed_staff_sync(gateway, headers)
         created = httpx.post(
             f"{gateway}/api/v1/devices",
             headers=headers,
@@ -99,6 +101,7 @@ def test_up_serves_every_service_and_keeps_data_across_a_restart(tmp_path: Path)
             "retention",
         }
         assert set(health["services"].values()) == {"ok"}
+        seed_staff_sync(base, headers)
         created = httpx.post(
             f"{base}/api/v1/devices",
             headers=headers,
@@ -118,6 +121,7 @@ def test_verify_audit_reports_an_intact_chain_and_names_a_tampered_entry(tmp_pat
     minted = run_cli("token", "--sub", "office-1", "--role", "office", "--data-dir", str(data_dir))
     headers = {"Authorization": f"Bearer {minted.stdout.strip()}"}
     with platform_up(data_dir, port) as base:
+        seed_staff_sync(base, headers)
         for n in range(3):
             response = httpx.post(
                 f"{base}/api/v1/devices",
@@ -133,7 +137,8 @@ def test_verify_audit_reports_an_intact_chain_and_names_a_tampered_entry(tmp_pat
 
     intact = run_cli("verify-audit", "--data-dir", str(data_dir))
     assert intact.returncode == 0, intact.stdout + intact.stderr
-    assert "device-registry: intact (3 entries)" in intact.stdout
+    # 3 sections, 3 officers and 2 imports of the test bureau, then the 3 devices.
+    assert "device-registry: intact (11 entries)" in intact.stdout
 
     with sqlite3.connect(data_dir / "db" / "device-registry.sqlite3") as conn:
         conn.execute("UPDATE audit_log SET actor = 'nobody' WHERE seq = 2")

@@ -20,6 +20,7 @@ from minio.error import S3Error
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
+from conftest import seed_staff_sync
 from quancheng.common.auth import BuiltinIssuer, Role
 from quancheng.common.db.database import sync_url
 from quancheng.common.settings import (
@@ -141,7 +142,9 @@ def office(cluster: Cluster) -> dict[str, str]:
     issuer = BuiltinIssuer.from_directory(
         settings.identity_dir, issuer=settings.identity.issuer, audience=settings.identity.audience
     )
-    return {"Authorization": f"Bearer {issuer.mint('office-1', [Role.OFFICE])}"}
+    headers = {"Authorization": f"Bearer {issuer.mint('office-1', [Role.OFFICE])}"}
+    seed_staff_sync(cluster.url("access-gateway"), headers)
+    return headers
 
 
 def register(cluster: Cluster, headers: dict[str, str], serial: str) -> str:
@@ -224,6 +227,38 @@ def test_a_broker_outage_loses_no_event(
 
     eventually(lambda: known_to_ingest(cluster, devices) == set(devices), "events after outage")
     assert times_applied(cluster, devices) == dict.fromkeys(devices, 1)
+
+
+@pytest.mark.req("A-6a")
+def test_device_credentials_work_across_processes_and_revocation_stops_them_at_once(
+    cluster: Cluster, office: dict[str, str]
+) -> None:
+    """The registry mints with the issuer key the gateway verifies with, and the gateway asks
+    the registry process, over HTTP, about every request a device token makes."""
+    gateway = cluster.url("access-gateway")
+    device_id = register(cluster, office, f"CR-{uuid.uuid4().hex[:8]}")
+    creds = httpx.post(
+        f"{gateway}/api/v1/devices/{device_id}/credentials", headers=office, timeout=30
+    ).json()
+    form = {"grant_type": "client_credentials", **creds}
+    form = {k: v for k, v in form.items() if k in ("grant_type", "client_id", "client_secret")}
+    exchanged = httpx.post(f"{gateway}/api/v1/device-tokens", data=form, timeout=30)
+    assert exchanged.status_code == 200, exchanged.text
+    device = {"Authorization": f"Bearer {exchanged.json()['access_token']}"}
+    status = f"{gateway}/api/v1/device-tokens/current"
+    assert httpx.get(status, headers=device, timeout=30).status_code == 200
+
+    revoked = httpx.post(
+        f"{gateway}/api/v1/upload-clients/{creds['client_id']}/revoke",
+        json={},
+        headers=office,
+        timeout=30,
+    )
+    assert revoked.status_code == 200, revoked.text
+
+    refused = httpx.get(status, headers=device, timeout=30)
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "device_credentials_revoked"
 
 
 @pytest.mark.req("A-13")

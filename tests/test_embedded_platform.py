@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID
 
-from conftest import Embedded, TokenFactory
+from conftest import Embedded, TokenFactory, seed_staff
 from quancheng.common.auth import Role
 from quancheng.common.db import Database
 from quancheng.ingest.repository import KnownDeviceRepository
@@ -29,6 +29,8 @@ async def test_gateway_health_answers_for_every_service(embedded: Embedded) -> N
 async def test_an_event_from_the_registry_reaches_ingest(
     embedded: Embedded, token: TokenFactory
 ) -> None:
+    office = embedded.auth(token("office-1", Role.OFFICE))
+    await seed_staff(embedded.client, office)
     response = await embedded.client.post(
         "/api/v1/devices",
         json={
@@ -37,7 +39,7 @@ async def test_an_event_from_the_registry_reaches_ingest(
             "model": "DSJ-V9",
             "section": "JC1",
         },
-        headers=embedded.auth(token("office-1", Role.OFFICE)),
+        headers=office,
     )
     assert response.status_code == 201, response.text
     device_id = UUID(response.json()["id"])

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from jose import jwt
 from starlette.routing import Mount
 
-from conftest import Embedded, TokenFactory
+from conftest import Embedded, TokenFactory, seed_staff
 from quancheng.access_gateway.proxy import Upstreams
 from quancheng.common.auth import BuiltinIssuer, Clearance, Role, load_or_create_key
 
@@ -248,6 +248,7 @@ async def test_token_without_the_office_role_cannot_register_a_device(
 
 async def test_office_can_register_a_device(embedded: Embedded, token: TokenFactory) -> None:
     office = token("office-1", Role.OFFICE)
+    await seed_staff(embedded.client, embedded.auth(office))
 
     response = await embedded.client.post(
         "/api/v1/devices", json=DEVICE, headers=embedded.auth(office)

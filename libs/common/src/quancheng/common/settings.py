@@ -107,6 +107,8 @@ class IdentitySettings(BaseModel):
     issuer: str = "quancheng"
     audience: str = "quancheng"
     default_token_ttl_seconds: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
+    # Upload tokens of devices and docking stations are short-lived (A-6a: revocable).
+    device_token_ttl_seconds: int = Field(default=900, ge=60, le=24 * 3600)
     external_issuers: list[ExternalIssuer] = Field(default_factory=list)
     jwks_cache_seconds: int = Field(default=300, ge=0)
     leeway_seconds: int = Field(default=30, ge=0, le=300)

@@ -24,7 +24,7 @@ def create_app(
         title="Quancheng 全程 API",
         description="The public entry of Quancheng: every request is authenticated here first.",
         migrations=MIGRATIONS,
-        routers=[identity.public, identity.router, proxy.router],
+        routers=[identity.public, proxy.public, identity.router, proxy.router],
         lifespan_hooks=[upstreams_hook(upstream_apps)],
         health_details=health_of_services,
     )

@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp
 
-from quancheng.access_gateway.config import ROUTES, UPSTREAMS
+from quancheng.access_gateway.config import DEVICE_TOKEN_STATUS, ROUTES, UPSTREAMS
 from quancheng.common.errors import ApiError
 from quancheng.common.service import LifespanHook, service_state
 from quancheng.common.telemetry import instrument_client
@@ -120,6 +120,43 @@ async def forward(request: Request, service: str) -> StreamingResponse:
         status_code=response.status_code,
         headers=response_headers,
         background=BackgroundTask(response.aclose),
+    )
+
+
+async def check_device_token(request: Request) -> None:
+    """Refuse a device token whose credentials were revoked since it was issued: the registry
+    is asked every time, so that revocation takes effect on the very next request."""
+    service, path = DEVICE_TOKEN_STATUS
+    client = upstreams_of(request).client(service)
+    try:
+        response = await client.get(
+            path, headers={"authorization": request.headers.get("authorization", "")}
+        )
+    except httpx.HTTPError as exc:
+        raise ApiError(
+            503,
+            "device_token_unverifiable",
+            f"cannot confirm the device credentials now: {exc.__class__.__name__}",
+            "暂时无法核验设备凭据，请稍后重试",
+            headers={"Retry-After": "5"},
+        ) from exc
+    if response.status_code == 200:
+        return
+    if response.status_code == 401:
+        body = response.json()
+        raise ApiError(
+            401,
+            str(body.get("error", "device_credentials_revoked")),
+            str(body.get("message", "the device credentials were revoked")),
+            str(body.get("message_zh", "该设备的上传凭据已被吊销")),
+            headers={"WWW-Authenticate": 'Bearer realm="quancheng", error="invalid_token"'},
+        )
+    raise ApiError(
+        503,
+        "device_token_unverifiable",
+        f"the registry answered {response.status_code} about the device credentials",
+        "暂时无法核验设备凭据，请稍后重试",
+        headers={"Retry-After": "5"},
     )
 
 

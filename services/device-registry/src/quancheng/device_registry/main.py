@@ -5,7 +5,8 @@ from fastapi import FastAPI
 from quancheng.common.service import ServiceDefinition, create_service_app
 from quancheng.common.settings import Settings
 from quancheng.common.wiring import Platform
-from quancheng.device_registry.api.routes import devices
+from quancheng.device_registry import consumers
+from quancheng.device_registry.api.routes import credentials, devices, office, staff
 from quancheng.device_registry.config import MIGRATIONS, SERVICE_NAME
 
 DEFINITION = ServiceDefinition(
@@ -13,7 +14,14 @@ DEFINITION = ServiceDefinition(
     title="Quancheng device registry 设备登记",
     description="Sections, officers and recording devices: registration, issue, return, checks.",
     migrations=MIGRATIONS,
-    routers=[devices.router],
+    routers=[
+        devices.router,
+        staff.router,
+        credentials.router,
+        credentials.public,
+        office.router,
+    ],
+    consumers=consumers.register,
 )
 
 

@@ -8,7 +8,26 @@ from sqlalchemy import ColumnElement, false, func, or_, true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from quancheng.device_registry.models import Device, DeviceEvent
+from quancheng.device_registry.models import (
+    ClockReading,
+    Device,
+    DeviceEvent,
+    DeviceKind,
+    DeviceStatus,
+    DockingStation,
+    Officer,
+    Section,
+    UploadClient,
+)
+
+# Devices a section still has: everything not lost or written off.
+IN_SERVICE = (
+    DeviceStatus.REGISTERED,
+    DeviceStatus.IN_STOCK,
+    DeviceStatus.ISSUED,
+    DeviceStatus.RETURNED,
+    DeviceStatus.IN_MAINTENANCE,
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,22 @@ class DeviceRepository:
         self.session.add(device)
         await self.session.flush()
 
+    async def held_by(self, officer_id: str) -> Sequence[Device]:
+        result = await self.session.exec(
+            select(Device).where(Device.officer_id == officer_id).order_by(col(Device.id))
+        )
+        return result.all()
+
+    async def in_service_counts(self) -> dict[tuple[str, DeviceKind], int]:
+        """How many devices of each kind each section has in service."""
+        query = (
+            select(Device.section, Device.kind, func.count())
+            .where(col(Device.status).in_(IN_SERVICE))
+            .group_by(col(Device.section), col(Device.kind))
+        )
+        rows = (await self.session.exec(query)).all()
+        return {(section, DeviceKind(kind)): count for section, kind, count in rows}
+
     async def page(
         self, *, visibility: Visibility, offset: int, limit: int
     ) -> tuple[Sequence[Device], int]:
@@ -110,3 +145,141 @@ class DeviceEventRepository:
             .order_by(col(DeviceEvent.seq))
         )
         return result.all()
+
+
+class SectionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, code: str) -> Section | None:
+        return await self.session.get(Section, code)
+
+    async def by_name(self, name: str) -> Section | None:
+        return (await self.session.exec(select(Section).where(Section.name == name))).first()
+
+    async def all(self) -> Sequence[Section]:
+        return (await self.session.exec(select(Section).order_by(col(Section.code)))).all()
+
+    async def led_by(self, officer_id: str) -> Sequence[Section]:
+        """Sections whose head or custodian the officer is."""
+        query = select(Section).where(
+            or_(
+                col(Section.head_officer_id) == officer_id,
+                col(Section.custodian_officer_id) == officer_id,
+            )
+        )
+        return (await self.session.exec(query.order_by(col(Section.code)))).all()
+
+    async def save(self, section: Section) -> None:
+        self.session.add(section)
+        await self.session.flush()
+
+
+class OfficerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, officer_id: str) -> Officer | None:
+        return await self.session.get(Officer, officer_id)
+
+    async def by_certificate(self, number: str) -> Officer | None:
+        query = select(Officer).where(Officer.certificate_number == number)
+        return (await self.session.exec(query)).first()
+
+    async def frontline_counts(self) -> dict[str, int]:
+        """Active frontline officers per section (A-7: each is owed a body camera)."""
+        query = (
+            select(Officer.section, func.count())
+            .where(col(Officer.frontline), col(Officer.active))
+            .group_by(col(Officer.section))
+        )
+        return dict((await self.session.exec(query)).all())
+
+    async def page(
+        self, *, section: str | None, only: str | None, offset: int, limit: int
+    ) -> tuple[Sequence[Officer], int]:
+        """Officers of ``section`` (all sections if None), or just the one named ``only``."""
+        conditions: list[ColumnElement[bool]] = []
+        if section is not None:
+            conditions.append(col(Officer.section) == section)
+        if only is not None:
+            conditions.append(col(Officer.id) == only)
+        query = select(Officer).where(*conditions)
+        count = select(func.count()).select_from(Officer).where(*conditions)
+        rows = (
+            await self.session.exec(
+                query.order_by(col(Officer.section), col(Officer.id)).offset(offset).limit(limit)
+            )
+        ).all()
+        return rows, (await self.session.exec(count)).one()
+
+    async def save(self, officer: Officer) -> None:
+        self.session.add(officer)
+        await self.session.flush()
+
+
+class StationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, station_id: UUID) -> DockingStation | None:
+        return await self.session.get(DockingStation, station_id)
+
+    async def by_serial(self, serial_number: str) -> DockingStation | None:
+        query = select(DockingStation).where(DockingStation.serial_number == serial_number)
+        return (await self.session.exec(query)).first()
+
+    async def all(self, *, section: str | None) -> Sequence[DockingStation]:
+        query = select(DockingStation)
+        if section is not None:
+            query = query.where(DockingStation.section == section)
+        return (await self.session.exec(query.order_by(col(DockingStation.name)))).all()
+
+    async def save(self, station: DockingStation) -> None:
+        self.session.add(station)
+        await self.session.flush()
+
+
+class UploadClientRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, client_id: UUID) -> UploadClient | None:
+        return await self.session.get(UploadClient, client_id)
+
+    async def of_device(self, device_id: UUID) -> Sequence[UploadClient]:
+        query = select(UploadClient).where(UploadClient.device_id == device_id)
+        return (await self.session.exec(query.order_by(col(UploadClient.created_at)))).all()
+
+    async def of_station(self, station_id: UUID) -> Sequence[UploadClient]:
+        query = select(UploadClient).where(UploadClient.station_id == station_id)
+        return (await self.session.exec(query.order_by(col(UploadClient.created_at)))).all()
+
+    async def save(self, client: UploadClient) -> None:
+        self.session.add(client)
+        await self.session.flush()
+
+
+class ClockReadingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def exists(self, source: str, source_id: str) -> bool:
+        query = select(ClockReading.id).where(
+            ClockReading.source == source, ClockReading.source_id == source_id
+        )
+        return (await self.session.exec(query)).first() is not None
+
+    async def add(self, reading: ClockReading) -> None:
+        self.session.add(reading)
+        await self.session.flush()
+
+    async def of_device(self, device_id: UUID, *, limit: int) -> Sequence[ClockReading]:
+        """The newest ``limit`` readings, oldest first."""
+        query = (
+            select(ClockReading)
+            .where(ClockReading.device_id == device_id)
+            .order_by(col(ClockReading.at).desc(), col(ClockReading.id))
+            .limit(limit)
+        )
+        return list(reversed((await self.session.exec(query)).all()))

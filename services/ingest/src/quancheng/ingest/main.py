@@ -6,6 +6,7 @@ from quancheng.common.service import ServiceDefinition, create_service_app
 from quancheng.common.settings import Settings
 from quancheng.common.wiring import Platform
 from quancheng.ingest import consumers
+from quancheng.ingest.api.routes import uploads
 from quancheng.ingest.config import MIGRATIONS, SERVICE_NAME
 
 DEFINITION = ServiceDefinition(
@@ -13,7 +14,7 @@ DEFINITION = ServiceDefinition(
     title="Quancheng ingest 采集上传",
     description="Resumable uploads (tus 1.0) of recordings into write-once storage.",
     migrations=MIGRATIONS,
-    routers=[],
+    routers=[uploads.router],
     consumers=consumers.register,
 )
 

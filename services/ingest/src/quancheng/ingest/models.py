@@ -18,5 +18,5 @@ class KnownDevice(SQLModel, table=True):
     serial_number: str = Field(max_length=64)
     kind: str = Field(max_length=32)
     section: str = Field(max_length=32)
-    officer_id: str | None = Field(default=None, max_length=64)
+    officer_id: str | None = Field(default=None, max_length=128)
     updated_at: datetime = Field(sa_column=utc_column())

@@ -73,6 +73,11 @@ class Principal:
     roles: frozenset[Role]
     section: str | None = None
     clearance: Clearance = Clearance.PUBLIC
+    # Set in the upload tokens of devices and docking stations (OAuth 2.0 client credentials;
+    # ``client_id`` as in RFC 9068): the client, and the device or station it stands for.
+    client_id: str | None = None
+    device_id: str | None = None
+    station_id: str | None = None
 
     def has_any(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)
@@ -93,11 +98,18 @@ class Principal:
             if isinstance(clearance_claim, str) and clearance_claim in {c.value for c in Clearance}
             else Clearance.PUBLIC
         )
-        section = claims.get("section")
         return cls(
             subject=str(claims["sub"]),
             issuer=str(claims["iss"]),
             roles=roles,
-            section=section if isinstance(section, str) and section else None,
+            section=_text(claims, "section"),
             clearance=clearance,
+            client_id=_text(claims, "client_id"),
+            device_id=_text(claims, "device_id"),
+            station_id=_text(claims, "station_id"),
         )
+
+
+def _text(claims: dict[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value if isinstance(value, str) and value else None

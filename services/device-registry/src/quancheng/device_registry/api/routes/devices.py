@@ -9,8 +9,10 @@ from fastapi.responses import JSONResponse
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
 from quancheng.common.errors import ApiError
 from quancheng.common.service import SessionDep, secured_router
-from quancheng.device_registry import service
+from quancheng.device_registry import lifecycle
 from quancheng.device_registry.schemas import (
+    ClockHistory,
+    ClockReadingRead,
     DeviceCreate,
     DeviceEventRead,
     DeviceHistory,
@@ -20,12 +22,14 @@ from quancheng.device_registry.schemas import (
     ReturnRequest,
     TransitionRequest,
 )
+from quancheng.device_registry.service import devices as service
+from quancheng.device_registry.service.scope import KEEPERS
 
 router = secured_router(prefix="/api/v1/devices", tags=["devices 设备"])
 
 OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
 # Section heads and custodians pass here; the service limits them to their own section.
-DeviceKeeper = Annotated[Principal, Depends(require_roles(*service.TRANSITION_ROLES))]
+DeviceKeeper = Annotated[Principal, Depends(require_roles(*KEEPERS))]
 
 
 @router.post("", status_code=201, summary="Register a device 登记设备")
@@ -92,3 +96,19 @@ async def change_status(
     device_id: UUID, data: TransitionRequest, session: SessionDep, principal: DeviceKeeper
 ) -> DeviceRead:
     return DeviceRead.of(await service.change_status(session, principal, device_id, data))
+
+
+@router.get(
+    "/{device_id}/clock",
+    summary="The device's clock drift at pre-use checks and uploads 设备时钟偏差记录",
+)
+async def clock_history(
+    device_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> ClockHistory:
+    readings = await service.clock_history(session, principal, device_id)
+    threshold = lifecycle.MAX_CLOCK_OFFSET_SECONDS
+    return ClockHistory(
+        device_id=device_id,
+        threshold_seconds=threshold,
+        items=[ClockReadingRead.of(r, threshold) for r in readings],
+    )

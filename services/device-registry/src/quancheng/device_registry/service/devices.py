@@ -1,8 +1,9 @@
-"""Device rules. Services never commit: the request's session does, with outbox and audit rows."""
+"""Devices: registration, the life cycle with its history, the pre-use check, clock readings."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,28 +15,33 @@ from quancheng.common.errors import ApiError
 from quancheng.common.events import DeviceIssued, DeviceRegistered, DeviceReturned, Event, record
 from quancheng.common.events.contracts import DeviceStatusChanged, utcnow
 from quancheng.device_registry import lifecycle
-from quancheng.device_registry.models import Device, DeviceEvent, DeviceEventKind, DeviceStatus
+from quancheng.device_registry.models import (
+    ClockReading,
+    ClockSource,
+    Device,
+    DeviceEvent,
+    DeviceEventKind,
+    DeviceStatus,
+)
 from quancheng.device_registry.repository import (
+    ClockReadingRepository,
     DeviceEventRepository,
     DeviceRepository,
     Visibility,
 )
 from quancheng.device_registry.schemas import DeviceCreate, IssueRequest, TransitionRequest
+from quancheng.device_registry.service import credentials, scope, staff
 
-# Roles that see and act on every section's devices (office staff act; supervisors only see).
-_ALL_SECTIONS = frozenset({Role.OFFICE, Role.SUPERVISOR})
-# Roles that see and act on their own section's devices (A-6a: head and custodian).
-_OWN_SECTION = frozenset({Role.SECTION_HEAD, Role.CUSTODIAN})
-# Roles that may move a device through its life cycle.
-TRANSITION_ROLES = (Role.OFFICE, Role.SECTION_HEAD, Role.CUSTODIAN)
+# Readings kept per device in the clock history answer.
+CLOCK_HISTORY_LIMIT = 500
 
 
 def visibility(principal: Principal) -> Visibility:
     """Office and supervisors see all devices; section heads and custodians their section's;
     officers the devices currently issued to them; anyone else none."""
-    if principal.has_any(*_ALL_SECTIONS):
+    if scope.sees_all(principal):
         return Visibility(everything=True)
-    section = principal.section if principal.has_any(*_OWN_SECTION) and principal.section else None
+    section = scope.own_section(principal)
     holder = principal.subject if principal.has_any(Role.OFFICER) else None
     return Visibility(section=section, holder=holder)
 
@@ -78,6 +84,7 @@ async def register_device(
     session: AsyncSession, principal: Principal, data: DeviceCreate
 ) -> Device:
     repo = DeviceRepository(session)
+    await staff.existing_section(session, data.section)
     if await repo.by_serial(data.serial_number) is not None:
         raise ApiError(
             409,
@@ -147,16 +154,8 @@ async def _device_to_move(
     device = await DeviceRepository(session).get_for_update(device_id)
     if device is None or not visibility(principal).admits(device):
         raise _not_found()
-    if not principal.has_any(Role.OFFICE) and not (
-        principal.has_any(*_OWN_SECTION) and principal.section == device.section
-    ):
-        raise ApiError(
-            403,
-            "forbidden",
-            "only office staff, or the section head or custodian of the device's section, "
-            "may change its status",
-            "只有办公室、或设备所属科室的负责人或设备专管员可以变更设备状态",
-        )
+    if not scope.may_keep(principal, device.section):
+        raise scope.keepers_only()
     if not lifecycle.allowed(device.status, target):
         options = lifecycle.TRANSITIONS[device.status]
         names, labels = _labels(options)
@@ -185,12 +184,13 @@ async def _move(
     note: str | None,
     officer_id: str | None = None,
     pre_use_check: dict[str, Any] | None = None,
-) -> Device:
+) -> DeviceEvent:
+    """Move ``device`` to ``target``; the history entry it leaves."""
     source = device.status
     device.status = target
     device.officer_id = officer_id if target is DeviceStatus.ISSUED else None
     await DeviceRepository(session).save(device)
-    await _append_history(
+    entry = await _append_history(
         session,
         device,
         kind=DeviceEventKind.TRANSITION,
@@ -200,6 +200,10 @@ async def _move(
         officer_id=officer_id,
         pre_use_check=pre_use_check,
     )
+    if target in (DeviceStatus.LOST, DeviceStatus.RETIRED):
+        await credentials.revoke_all_of_device(
+            session, device, by=principal.subject, reason=f"device {target.value}"
+        )
     record(session, event)
     detail: dict[str, Any] = {"from": source.value, "to": target.value, "section": device.section}
     if officer_id is not None:
@@ -213,7 +217,7 @@ async def _move(
         target=f"device:{device.id}",
         detail=detail,
     )
-    return device
+    return entry
 
 
 async def issue_device(
@@ -225,11 +229,12 @@ async def issue_device(
     request's transaction commits), and the device stays in stock.
     """
     device = await _device_to_move(session, principal, device_id, DeviceStatus.ISSUED)
+    await staff.issuable_officer(session, data.officer_id, device.section)
     check = data.check.model_dump()
     failures = lifecycle.check_failures(**check)
     if failures:
         items = [f.item for f in failures]
-        await _append_history(
+        entry = await _append_history(
             session,
             device,
             kind=DeviceEventKind.CHECK_FAILED,
@@ -240,6 +245,7 @@ async def issue_device(
             pre_use_check=check,
             failed_checks=items,
         )
+        await _record_check_clock(session, device, entry, data.check.clock_offset_seconds)
         await audit.append(
             session,
             actor=principal.subject,
@@ -266,7 +272,7 @@ async def issue_device(
         section=device.section,
         issued_by=principal.subject,
     )
-    return await _move(
+    entry = await _move(
         session,
         principal,
         device,
@@ -276,6 +282,22 @@ async def issue_device(
         officer_id=data.officer_id,
         pre_use_check=check,
     )
+    await _record_check_clock(session, device, entry, data.check.clock_offset_seconds)
+    return device
+
+
+async def _record_check_clock(
+    session: AsyncSession, device: Device, entry: DeviceEvent, offset: float
+) -> None:
+    await ClockReadingRepository(session).add(
+        ClockReading(
+            device_id=device.id,
+            at=entry.at,
+            drift_seconds=offset,
+            source=ClockSource.PRE_USE_CHECK,
+            source_id=str(entry.id),
+        )
+    )
 
 
 async def return_device(
@@ -284,9 +306,10 @@ async def return_device(
     device = await _device_to_move(session, principal, device_id, DeviceStatus.RETURNED)
     holder = device.officer_id or ""
     event = DeviceReturned(device_id=device.id, officer_id=holder, received_by=principal.subject)
-    return await _move(
+    await _move(
         session, principal, device, DeviceStatus.RETURNED, event, note=note, officer_id=holder
     )
+    return device
 
 
 async def change_status(
@@ -313,6 +336,32 @@ async def change_status(
         reason=data.note,
         officer_id=holder,
     )
-    return await _move(
-        session, principal, device, data.to, event, note=data.note, officer_id=holder
+    await _move(session, principal, device, data.to, event, note=data.note, officer_id=holder)
+    return device
+
+
+async def clock_history(
+    session: AsyncSession, principal: Principal, device_id: UUID
+) -> Sequence[ClockReading]:
+    device = await get_device(session, principal, device_id)
+    return await ClockReadingRepository(session).of_device(device.id, limit=CLOCK_HISTORY_LIMIT)
+
+
+async def record_upload_clock(
+    session: AsyncSession, device_id: UUID, record_id: UUID, at: datetime, drift: float
+) -> None:
+    """Keep the drift ingest measured at an upload (A-8); a redelivered report is kept once."""
+    if await DeviceRepository(session).get(device_id) is None:
+        return  # not one of this registry's devices: nothing to keep it against
+    readings = ClockReadingRepository(session)
+    if await readings.exists(ClockSource.UPLOAD, str(record_id)):
+        return
+    await readings.add(
+        ClockReading(
+            device_id=device_id,
+            at=at,
+            drift_seconds=drift,
+            source=ClockSource.UPLOAD,
+            source_id=str(record_id),
+        )
     )

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.service import SessionDep, secured_router
+from quancheng.device_registry.schemas import (
+    OfficerCreate,
+    OfficerPage,
+    OfficerRead,
+    OfficerUpdate,
+    SectionCreate,
+    SectionList,
+    SectionRead,
+    SectionUpdate,
+)
+from quancheng.device_registry.service import staff
+
+router = secured_router(tags=["sections and officers 科室与人员"])
+
+OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
+
+
+@router.get("/api/v1/sections", summary="The bureau's sections 科室列表")
+async def list_sections(session: SessionDep, _principal: CurrentPrincipal) -> SectionList:
+    return SectionList(items=[SectionRead.of(s) for s in await staff.list_sections(session)])
+
+
+@router.post("/api/v1/sections", status_code=201, summary="Create a section 新建科室")
+async def create_section(
+    data: SectionCreate, session: SessionDep, principal: OfficeStaff
+) -> SectionRead:
+    return SectionRead.of(await staff.create_section(session, principal, data))
+
+
+@router.patch(
+    "/api/v1/sections/{code}", summary="Rename a section, name its head or custodian 修改科室"
+)
+async def update_section(
+    code: str, data: SectionUpdate, session: SessionDep, principal: OfficeStaff
+) -> SectionRead:
+    return SectionRead.of(await staff.update_section(session, principal, code, data))
+
+
+@router.get("/api/v1/officers", summary="Officers the caller may see 人员列表")
+async def list_officers(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    section: Annotated[str | None, Query(max_length=32)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> OfficerPage:
+    rows, total = await staff.list_officers(
+        session, principal, section=section, offset=offset, limit=limit
+    )
+    return OfficerPage(items=[OfficerRead.of(o) for o in rows], total=total)
+
+
+@router.get("/api/v1/officers/{officer_id}", summary="One officer 人员详情")
+async def get_officer(
+    officer_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> OfficerRead:
+    return OfficerRead.of(await staff.get_officer(session, principal, officer_id))
+
+
+@router.post("/api/v1/officers", status_code=201, summary="Add an officer 新增人员")
+async def create_officer(
+    data: OfficerCreate, session: SessionDep, principal: OfficeStaff
+) -> OfficerRead:
+    return OfficerRead.of(await staff.create_officer(session, principal, data))
+
+
+@router.patch(
+    "/api/v1/officers/{officer_id}", summary="Change an officer's section, duty or details 修改人员"
+)
+async def update_officer(
+    officer_id: str, data: OfficerUpdate, session: SessionDep, principal: OfficeStaff
+) -> OfficerRead:
+    return OfficerRead.of(await staff.update_officer(session, principal, officer_id, data))
