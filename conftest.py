@@ -3,6 +3,7 @@ running in-process, and tokens from its built-in issuer."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -156,3 +157,43 @@ def seed_staff_sync(base_url: str, office: dict[str, str]) -> None:
         headers = {**office, "Content-Type": "text/csv"}
         response = httpx.post(base_url + path, content=body, headers=headers, timeout=30)
         assert response.status_code == 200, response.text
+
+
+PRE_USE_CHECK = {
+    "fault_free": True,
+    "battery_percent": 90,
+    "free_storage_mb": 32_000,
+    "clock_offset_seconds": 0.5,
+}
+
+
+async def issued_device(
+    client: httpx.AsyncClient,
+    office: dict[str, str],
+    officer: dict[str, str],
+    *,
+    serial: str,
+    officer_id: str = "officer-7",
+    section: str = "JC1",
+) -> str:
+    """A body camera of ``section`` issued to ``officer_id``, once ingest knows it is (through
+    the gateway; the test bureau must be seeded). Returns the device id."""
+    body = {"kind": "body_camera", "serial_number": serial, "model": "DSJ", "section": section}
+    created = await client.post("/api/v1/devices", json=body, headers=office)
+    assert created.status_code == 201, created.text
+    device_id: str = created.json()["id"]
+    for path, payload in (
+        ("transitions", {"to": "in_stock"}),
+        ("issue", {"officer_id": officer_id, "check": PRE_USE_CHECK}),
+    ):
+        moved = await client.post(
+            f"/api/v1/devices/{device_id}/{path}", json=payload, headers=office
+        )
+        assert moved.status_code == 200, moved.text
+    params = {"device_id": device_id, "officer_id": officer_id}
+    for _ in range(200):
+        allowed = await client.get("/api/v1/upload-permission", params=params, headers=officer)
+        if allowed.status_code == 200:
+            return device_id
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"ingest never learnt that {serial} is issued to {officer_id}")

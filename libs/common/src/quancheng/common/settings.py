@@ -127,6 +127,21 @@ class ServiceUrls(BaseModel):
         return url
 
 
+class IngestSettings(BaseModel):
+    """Uploads (tus) and what ingest checks at the end of one."""
+
+    max_upload_gib: int = Field(default=200, ge=1, description="largest upload accepted")
+    # An unfinished upload untouched for this long expires; its bytes are cleaned up.
+    upload_expiry_hours: int = Field(default=72, ge=1, le=30 * 24)
+    expiry_sweep_seconds: int = Field(default=300, ge=1)
+    # Bytes that arrive are stored as parts of at least this size (S3's minimum is 5 MiB);
+    # a shorter remainder waits in the database with the upload's state.
+    min_part_mib: int = Field(default=5, ge=5, le=512)
+    max_part_mib: int = Field(default=64, ge=5, le=5 * 1024)
+    # A-11 / D-14a: recordings are uploaded within this many hours after the work ended.
+    deadline_hours: int = Field(default=24, ge=1)
+
+
 class TelemetrySettings(BaseModel):
     json_logs: bool = True
     log_level: str = "INFO"
@@ -149,6 +164,7 @@ class Settings(BaseSettings):
     bus: BusSettings = Field(default_factory=BusSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     services: ServiceUrls = Field(default_factory=ServiceUrls)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 
@@ -20,8 +21,10 @@ from quancheng.common.auth import (
     TokenVerifier,
     TrustedIssuer,
 )
+from quancheng.common.db import Database
 from quancheng.common.events import EventBus, InProcessBus
 from quancheng.common.events.kafka import KafkaBus
+from quancheng.common.locks import AdvisoryLocks, FileLocks, Locks
 from quancheng.common.settings import BusKind, ObjectStoreKind, Settings
 from quancheng.common.storage import LocalObjectStore, ObjectStore
 from quancheng.common.storage.minio import MinioObjectStore
@@ -33,6 +36,12 @@ def make_bus(settings: Settings) -> EventBus:
             return InProcessBus()
         case BusKind.KAFKA:
             return KafkaBus(settings.bus.kafka)
+
+
+def make_locks(db: Database, directory: Path) -> Locks:
+    """Locks across replicas: advisory locks on PostgreSQL; on SQLite (one machine), file locks
+    in ``directory``."""
+    return FileLocks(directory) if db.is_sqlite else AdvisoryLocks(db.engine)
 
 
 def make_object_store(settings: Settings) -> ObjectStore:

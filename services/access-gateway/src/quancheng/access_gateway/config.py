@@ -16,6 +16,8 @@ ROUTES: dict[str, str] = {
     "/api/v1/allocation": "device-registry",
     "/api/v1/imports": "device-registry",
     "/api/v1/upload-permission": "ingest",
+    "/api/v1/uploads": "ingest",
+    "/files": "ingest",  # tus
 }
 
 # Where the gateway asks, on every request a device token makes, whether the credentials behind

@@ -1,21 +1,65 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from quancheng.common.service import ServiceDefinition, create_service_app
 from quancheng.common.settings import Settings
-from quancheng.common.wiring import Platform
+from quancheng.common.wiring import Platform, make_locks
 from quancheng.ingest import consumers
-from quancheng.ingest.api.routes import uploads
+from quancheng.ingest.api.routes import tus, uploads
 from quancheng.ingest.config import MIGRATIONS, SERVICE_NAME
+from quancheng.ingest.service.uploads import Uploads, sweep
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def upload_context(app: FastAPI) -> AsyncIterator[None]:
+    """The upload rules' context, and the sweeper that expires abandoned uploads."""
+    state = app.state.service
+    settings = state.settings
+    context = Uploads(
+        db=state.db,
+        store=state.platform.store,
+        locks=make_locks(state.db, settings.data_dir / "locks" / SERVICE_NAME),
+        settings=settings.ingest,
+    )
+    app.state.uploads = context
+
+    async def sweeper() -> None:
+        while True:
+            await asyncio.sleep(settings.ingest.expiry_sweep_seconds)
+            try:
+                ended = await sweep(context)
+            except Exception:  # a failed sweep is retried on the next round
+                log.exception("the upload sweep failed")
+            else:
+                if ended:
+                    log.info("expired %d abandoned upload(s)", ended)
+
+    task = asyncio.create_task(sweeper(), name="ingest-upload-sweeper")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
 
 DEFINITION = ServiceDefinition(
     name=SERVICE_NAME,
     title="Quancheng ingest 采集上传",
     description="Resumable uploads (tus 1.0) of recordings into write-once storage.",
     migrations=MIGRATIONS,
-    routers=[uploads.router],
+    routers=[tus.public, tus.router, uploads.router],
     consumers=consumers.register,
+    lifespan_hooks=[upload_context],
 )
 
 

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import UUID
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
 
+from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from quancheng.common.db import utc_column
+from quancheng.common.db import enum_column, utc_column
 
 
 class KnownDevice(SQLModel, table=True):
@@ -20,3 +23,72 @@ class KnownDevice(SQLModel, table=True):
     section: str = Field(max_length=32)
     officer_id: str | None = Field(default=None, max_length=128)
     updated_at: datetime = Field(sa_column=utc_column())
+
+
+class UploadStatus(StrEnum):
+    RECEIVING = "receiving"
+    FINISHING = "finishing"  # all bytes in and checked; the original is being stored
+    COMPLETE = "complete"  # stored as an original, verified, recorded
+    REJECTED = "rejected"  # all bytes came, but they failed a check (e.g. the declared sha256)
+    TERMINATED = "terminated"  # the client gave it up
+    EXPIRED = "expired"  # abandoned, cleaned up by the sweeper
+
+    @property
+    def label(self) -> str:
+        return UPLOAD_STATUS_LABELS[self]
+
+
+UPLOAD_STATUS_LABELS = {
+    UploadStatus.RECEIVING: "接收中",
+    UploadStatus.FINISHING: "保存中",
+    UploadStatus.COMPLETE: "已保存",
+    UploadStatus.REJECTED: "已拒收",
+    UploadStatus.TERMINATED: "已终止",
+    UploadStatus.EXPIRED: "已过期",
+}
+
+
+class Upload(SQLModel, table=True):
+    """One tus upload. Everything another replica needs to take the next request is here: the
+    offset, the parts already in the object store, the bytes not yet a part, and the SHA-256
+    state of everything received."""
+
+    __tablename__ = "uploads"
+
+    id: str = Field(primary_key=True, max_length=32)
+    status: UploadStatus = Field(sa_column=enum_column(UploadStatus, index=True))
+    length: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    offset: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    metadata_raw: str = Field(sa_column=Column(Text, nullable=False))  # Upload-Metadata as sent
+    meta: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # parsed and checked
+    device_id: UUID
+    officer_id: str = Field(max_length=128)
+    section: str = Field(max_length=32)
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column(index=True))
+    object_key: str = Field(max_length=512)
+    multipart_id: str | None = Field(default=None, max_length=256)
+    parts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    tail: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # not yet a part
+    sha256_state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sha256: str | None = Field(default=None, max_length=64)
+    record_id: UUID | None = None
+    rejection: str | None = Field(default=None, max_length=500)
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class Original(SQLModel, table=True):
+    """A recording stored write-once (one per content and device: the same bytes uploaded
+    again from the same device are answered with this record)."""
+
+    __tablename__ = "originals"
+    __table_args__ = (UniqueConstraint("device_id", "sha256", name="uq_originals_device_sha256"),)
+
+    record_id: UUID = Field(default_factory=uuid4, primary_key=True)
+    upload_id: str = Field(max_length=32, index=True)
+    device_id: UUID
+    sha256: str = Field(max_length=64)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    object_key: str = Field(max_length=512)
+    stored_at: datetime = Field(sa_column=utc_column())

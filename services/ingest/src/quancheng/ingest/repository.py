@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from quancheng.ingest.models import KnownDevice
+from quancheng.ingest.models import KnownDevice, Original, Upload, UploadStatus
 
 
 class KnownDeviceRepository:
@@ -16,4 +19,50 @@ class KnownDeviceRepository:
 
     async def save(self, device: KnownDevice) -> None:
         self.session.add(device)
+        await self.session.flush()
+
+
+class UploadRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, upload_id: str) -> Upload | None:
+        result = await self.session.exec(
+            select(Upload).where(Upload.id == upload_id).execution_options(populate_existing=True)
+        )
+        return result.first()
+
+    async def save(self, upload: Upload) -> None:
+        self.session.add(upload)
+        await self.session.flush()
+
+    async def expired(self, now: datetime, *, limit: int) -> Sequence[str]:
+        """Ids of unfinished uploads whose time ran out."""
+        query = (
+            select(Upload.id)
+            .where(Upload.status == UploadStatus.RECEIVING, col(Upload.expires_at) < now)
+            .order_by(col(Upload.expires_at))
+            .limit(limit)
+        )
+        return (await self.session.exec(query)).all()
+
+    async def finishing(self, *, limit: int) -> Sequence[str]:
+        """Ids of uploads left between their last bytes and their original (by a crash)."""
+        query = select(Upload.id).where(Upload.status == UploadStatus.FINISHING).limit(limit)
+        return (await self.session.exec(query)).all()
+
+
+class OriginalRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, record_id: UUID) -> Original | None:
+        return await self.session.get(Original, record_id)
+
+    async def of_content(self, device_id: UUID, sha256: str) -> Original | None:
+        query = select(Original).where(Original.device_id == device_id, Original.sha256 == sha256)
+        return (await self.session.exec(query)).first()
+
+    async def add(self, original: Original) -> None:
+        self.session.add(original)
         await self.session.flush()

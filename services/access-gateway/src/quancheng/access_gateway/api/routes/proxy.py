@@ -21,6 +21,13 @@ async def device_token(request: Request) -> StreamingResponse:
     return await forward(request, "device-registry")
 
 
+@public.options("/files/", include_in_schema=False)
+@public.options("/files/{upload_id}", include_in_schema=False)
+async def tus_discovery(request: Request) -> StreamingResponse:
+    """tus discovery (OPTIONS) needs no token."""
+    return await forward(request, "ingest")
+
+
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 

@@ -3,12 +3,15 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
-from pydantic import BaseModel
+from fastapi import Query, Request
+from pydantic import BaseModel, Field
 
 from quancheng.common.auth import CurrentPrincipal
 from quancheng.common.service import SessionDep, secured_router
-from quancheng.ingest import service
+from quancheng.ingest.models import UploadStatus
+from quancheng.ingest.service import permission
+from quancheng.ingest.service import uploads as upload_rules
+from quancheng.ingest.service.uploads import Uploads
 
 router = secured_router(tags=["uploads 上传"])
 
@@ -32,11 +35,50 @@ async def upload_permission(
     device_id: UUID,
     officer_id: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> UploadPermission:
-    device = await service.authorize_upload(session, principal, device_id, officer_id)
+    device = await permission.authorize_upload(session, principal, device_id, officer_id)
     return UploadPermission(
         allowed=True,
         device_id=device.device_id,
         serial_number=device.serial_number,
         officer_id=officer_id,
         section=device.section,
+    )
+
+
+class Receipt(BaseModel):
+    """What the uploader keeps (D-14b): the device's copy may go only when ``safe_to_wipe``."""
+
+    upload_id: str
+    status: UploadStatus
+    status_label: str
+    filename: str
+    offset: int
+    length: int | None
+    record_id: UUID | None
+    sha256: str | None
+    size: int | None
+    safe_to_wipe: bool = Field(description="stored write-once and verified")
+    rejection: str | None
+
+
+@router.get(
+    "/api/v1/uploads/{upload_id}/receipt",
+    summary="The receipt of an upload: may the device's copy be wiped? 上传回执",
+)
+async def receipt(request: Request, upload_id: str, principal: CurrentPrincipal) -> Receipt:
+    context: Uploads = request.app.state.uploads
+    upload = await upload_rules.receipt(context, principal, upload_id)
+    done = upload.status is UploadStatus.COMPLETE
+    return Receipt(
+        upload_id=upload.id,
+        status=upload.status,
+        status_label=upload.status.label,
+        filename=upload.meta["filename"],
+        offset=upload.offset,
+        length=upload.length,
+        record_id=upload.record_id,
+        sha256=upload.sha256 if done else None,
+        size=upload.length if done else None,
+        safe_to_wipe=done,
+        rejection=upload.rejection,
     )

@@ -1,4 +1,4 @@
-"""Ingest's rules. Services never commit: the request's session does."""
+"""Who may upload from which device for which officer (A-3, A-6a)."""
 
 from __future__ import annotations
 

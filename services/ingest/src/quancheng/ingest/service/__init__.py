@@ -1,0 +1,1 @@
+"""Ingest's rules, one module per subject."""

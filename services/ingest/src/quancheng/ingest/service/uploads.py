@@ -1,0 +1,563 @@
+"""Uploads: created, fed with bytes request by request, finished into a write-once original.
+
+Every step is short and idempotent, and the whole state of an upload lives in its database row
+and the object store, so that any replica can take any request and a crash at any moment loses
+nothing:
+
+* Bytes stream into the object store as multipart parts while they arrive; the SHA-256 of the
+  whole file runs alongside (its state saved with the row), so no file is ever read back.
+  Bytes that do not yet make a part wait in the row (``tail``), never in a process.
+* A request's progress (offset, parts, tail, hash state) is committed only after its bytes are
+  stored; a request that dies half-way leaves the row as it was and the client resumes from it.
+* The last bytes move the upload to FINISHING in one commit; completing the object and
+  recording the original follow, and are redone by whoever next touches the upload (a HEAD, the
+  receipt, the sweeper) if a crash came in between.
+* No database transaction is open while bytes stream (SQLite would hold its write lock).
+  Requests for one upload are serialized with a lock that works across replicas.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from quancheng.common import audit
+from quancheng.common.auth import Principal
+from quancheng.common.db import Database, session_scope
+from quancheng.common.errors import ApiError
+from quancheng.common.events import RecordingIngested, record
+from quancheng.common.events.contracts import utcnow
+from quancheng.common.hashing import ResumableSha256
+from quancheng.common.locks import LockHeldError, Locks
+from quancheng.common.settings import IngestSettings
+from quancheng.common.storage import (
+    NoSuchUploadError,
+    ObjectExistsError,
+    ObjectInfo,
+    ObjectStore,
+    PartInfo,
+    section_key,
+)
+from quancheng.ingest import tus
+from quancheng.ingest.models import Original, Upload, UploadStatus
+from quancheng.ingest.repository import OriginalRepository, UploadRepository
+from quancheng.ingest.service import permission
+
+MIB = 1024 * 1024
+
+
+class ClientGoneError(Exception):
+    """The client stopped sending before the body's end (the route's stream raises it)."""
+
+
+@dataclass(frozen=True)
+class Uploads:
+    """What the upload rules need from the running service."""
+
+    db: Database
+    store: ObjectStore
+    locks: Locks
+    settings: IngestSettings
+
+    @property
+    def max_size(self) -> int:
+        return self.settings.max_upload_gib * 1024 * MIB
+
+    @property
+    def expiry(self) -> timedelta:
+        return timedelta(hours=self.settings.upload_expiry_hours)
+
+
+def _not_found(upload_id: str) -> ApiError:
+    return tus.tus_error(404, "upload_not_found", f"no upload {upload_id}", "未找到该上传")
+
+
+def _locked() -> ApiError:
+    error = tus.tus_error(
+        423,
+        "upload_locked",
+        "another request for this upload is in progress; retry shortly",
+        "该上传正在处理另一请求，请稍后重试",
+    )
+    error.headers = {**(error.headers or {}), "Retry-After": "1"}
+    return error
+
+
+async def create(
+    uploads: Uploads,
+    principal: Principal,
+    *,
+    length: int | None,
+    defer_length: bool,
+    metadata_raw: str,
+) -> Upload:
+    """A new upload (tus creation): checked, authorized, and a multipart upload begun for it."""
+    meta = tus.UploadMetadata.parse(metadata_raw)
+    if length is None and not defer_length:
+        raise tus.tus_error(
+            400,
+            "length_required",
+            "give Upload-Length, or Upload-Defer-Length: 1",
+            "请提供 Upload-Length，或 Upload-Defer-Length: 1",
+        )
+    if length is not None:
+        _check_size(uploads, length)
+    async with session_scope(uploads.db) as session:
+        device = await permission.authorize_upload(
+            session, principal, meta.device_id, meta.officer_id
+        )
+    now = utcnow()
+    upload_id = uuid4().hex
+    key = section_key(device.section, "originals", f"{now:%Y}", f"{now:%m}", upload_id)
+    upload = Upload(
+        id=upload_id,
+        status=UploadStatus.RECEIVING,
+        length=length,
+        metadata_raw=metadata_raw,
+        meta=meta.model_dump(mode="json"),
+        device_id=meta.device_id,
+        officer_id=meta.officer_id,
+        section=device.section,
+        created_by=principal.subject,
+        created_at=now,
+        expires_at=now + uploads.expiry,
+        object_key=key,
+        multipart_id=await uploads.store.create_multipart(key, retain_until=None),
+        parts=[],
+        tail=b"",
+        sha256_state=ResumableSha256().state(),
+    )
+    async with session_scope(uploads.db) as session:
+        await UploadRepository(session).save(upload)
+        await audit.append(
+            session,
+            actor=principal.subject,
+            action="upload.create",
+            target=f"upload:{upload_id}",
+            detail={
+                "filename": meta.filename,
+                "length": length,
+                "device_id": str(device.device_id),
+            },
+        )
+    return upload
+
+
+def _check_size(uploads: Uploads, length: int) -> None:
+    if length > uploads.max_size:
+        raise tus.tus_error(
+            413,
+            "upload_too_large",
+            f"an upload may be at most {uploads.settings.max_upload_gib} GiB",
+            f"单个上传不能超过 {uploads.settings.max_upload_gib} GiB",
+        )
+
+
+async def _load(uploads: Uploads, principal: Principal, upload_id: str) -> Upload:
+    """The upload, if the caller started it (uploads are not shared between callers)."""
+    async with session_scope(uploads.db) as session:
+        upload = await UploadRepository(session).get(upload_id)
+    if upload is None or upload.created_by != principal.subject:
+        raise _not_found(upload_id)
+    return upload
+
+
+def _gone(upload: Upload) -> ApiError:
+    reasons = {
+        UploadStatus.TERMINATED: ("the upload was terminated", "该上传已被终止"),
+        UploadStatus.EXPIRED: ("the upload expired unfinished", "该上传未完成且已过期"),
+        UploadStatus.REJECTED: (
+            f"the upload was rejected: {upload.rejection}",
+            f"该上传已被拒收：{upload.rejection}",
+        ),
+    }
+    message, message_zh = reasons.get(upload.status, ("the upload is over", "该上传已结束"))
+    return tus.tus_error(410, f"upload_{upload.status.value}", message, message_zh)
+
+
+async def current(uploads: Uploads, principal: Principal, upload_id: str) -> Upload:
+    """The upload as HEAD reports it; one that was left finishing is finished first."""
+    upload = await _load(uploads, principal, upload_id)
+    if upload.status in (UploadStatus.TERMINATED, UploadStatus.EXPIRED, UploadStatus.REJECTED):
+        raise _gone(upload)
+    if upload.status is UploadStatus.FINISHING:
+        upload = await _finish_locked(uploads, upload_id)
+    return upload
+
+
+class _Writer:
+    """Turns a request's bytes into parts; what is too short for a part stays as the tail."""
+
+    def __init__(self, uploads: Uploads, upload: Upload) -> None:
+        self._store = uploads.store
+        self._upload = upload
+        self._min = uploads.settings.min_part_mib * MIB
+        self._max = max(uploads.settings.max_part_mib * MIB, self._min)
+        self.buffer = bytearray(upload.tail)
+        self.parts: list[dict[str, Any]] = list(upload.parts)
+        self.hash = ResumableSha256(upload.sha256_state)
+        self.received = 0
+
+    async def feed(self, chunk: bytes) -> None:
+        self.hash.update(chunk)
+        self.buffer += chunk
+        self.received += len(chunk)
+        while len(self.buffer) >= self._max:
+            await self._part(self._max)
+
+    async def settle(self, *, last: bool) -> None:
+        """Store what the request brought: all of it if it ends the upload; else every full part,
+        the rest waiting as the tail."""
+        if self.buffer and (last or len(self.buffer) >= self._min):
+            await self._part(len(self.buffer))
+
+    async def _part(self, size: int) -> None:
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        if self._upload.multipart_id is None:
+            raise NoSuchUploadError(self._upload.id)
+        info = await self._store.upload_part(
+            self._upload.object_key, self._upload.multipart_id, len(self.parts) + 1, data
+        )
+        self.parts.append({"n": info.part_number, "etag": info.etag, "size": info.size})
+
+
+async def receive(
+    uploads: Uploads,
+    principal: Principal,
+    upload_id: str,
+    *,
+    offset: int,
+    length: int | None,
+    checksum: tuple[str, bytes] | None,
+    body: AsyncIterator[bytes],
+) -> Upload:
+    """A PATCH (or the body of a creation-with-upload): bytes at ``offset``."""
+    try:
+        async with uploads.locks.hold(f"upload:{upload_id}"):
+            return await _receive(uploads, principal, upload_id, offset, length, checksum, body)
+    except LockHeldError:
+        raise _locked() from None
+
+
+async def _receive(
+    uploads: Uploads,
+    principal: Principal,
+    upload_id: str,
+    offset: int,
+    length: int | None,
+    checksum: tuple[str, bytes] | None,
+    body: AsyncIterator[bytes],
+) -> Upload:
+    upload = await _load(uploads, principal, upload_id)
+    if upload.status is not UploadStatus.RECEIVING:
+        if upload.status in (UploadStatus.FINISHING, UploadStatus.COMPLETE):
+            raise tus.tus_error(
+                409,
+                "upload_finished",
+                "the upload already has all its bytes",
+                "该上传已接收完毕",
+            )
+        raise _gone(upload)
+    if offset != upload.offset:
+        error = tus.tus_error(
+            409,
+            "offset_mismatch",
+            f"Upload-Offset is {offset}, the upload is at {upload.offset}",
+            f"Upload-Offset 为 {offset}，而服务器已接收到 {upload.offset}",
+        )
+        error.headers = {**(error.headers or {}), "Upload-Offset": str(upload.offset)}
+        raise error
+    if length is not None:
+        if upload.length is not None and length != upload.length:
+            raise tus.tus_error(
+                400,
+                "length_fixed",
+                f"the upload's length is already {upload.length}",
+                f"上传长度已确定为 {upload.length}",
+            )
+        if length < upload.offset:
+            raise tus.tus_error(
+                400, "length_too_small", "Upload-Length is below the offset", "上传长度小于已接收量"
+            )
+        _check_size(uploads, length)
+        upload.length = length
+    limit = upload.length if upload.length is not None else uploads.max_size
+    writer = _Writer(uploads, upload)
+    verifier = hashlib.new(checksum[0]) if checksum else None
+    complete_body = True
+    try:
+        async for chunk in body:
+            if upload.offset + writer.received + len(chunk) > limit:
+                raise tus.tus_error(
+                    413,
+                    "beyond_length",
+                    "the bytes go beyond the upload's length",
+                    "数据超出了上传的声明长度",
+                )
+            if verifier is not None:
+                verifier.update(chunk)
+            await writer.feed(chunk)
+    except ClientGoneError:
+        complete_body = False  # keep what came, unless a checksum was to vouch for it
+    except NoSuchUploadError:
+        raise _gone(upload) from None
+    if checksum is not None and verifier is not None:
+        if not complete_body:
+            return upload  # an unverifiable fragment: nothing is kept
+        if verifier.digest() != checksum[1]:
+            raise tus.tus_error(
+                tus.CHECKSUM_MISMATCH,
+                "checksum_mismatch",
+                f"the {checksum[0]} of the bytes does not match Upload-Checksum; "
+                "they were discarded",
+                f"数据的 {checksum[0]} 校验值与 Upload-Checksum 不符，本次数据已丢弃",
+            )
+    new_offset = upload.offset + writer.received
+    last = upload.length is not None and new_offset == upload.length
+    try:
+        await writer.settle(last=last)
+    except NoSuchUploadError:
+        raise _gone(upload) from None
+    upload.offset = new_offset
+    upload.parts = writer.parts
+    upload.tail = bytes(writer.buffer)
+    upload.sha256_state = writer.hash.state()
+    upload.expires_at = utcnow() + uploads.expiry
+    if not last:
+        async with session_scope(uploads.db) as session:
+            await UploadRepository(session).save(upload)
+        return upload
+    return await _last_bytes(uploads, upload, writer.hash.hexdigest())
+
+
+async def _last_bytes(uploads: Uploads, upload: Upload, sha256: str) -> Upload:
+    """All bytes are in: check the declared hash, then finish."""
+    upload.sha256 = sha256
+    declared = upload.meta.get("sha256")
+    if declared is not None and declared != sha256:
+        await _abort_multipart(uploads, upload)
+        upload.status = UploadStatus.REJECTED
+        upload.rejection = f"declared sha256 {declared} differs from the received {sha256}"
+        upload.finished_at = utcnow()
+        async with session_scope(uploads.db) as session:
+            await UploadRepository(session).save(upload)
+            await audit.append(
+                session,
+                actor=upload.created_by,
+                action="upload.reject",
+                target=f"upload:{upload.id}",
+                detail={"declared": declared, "received": sha256},
+            )
+        raise tus.tus_error(
+            tus.CHECKSUM_MISMATCH,
+            "sha256_mismatch",
+            f"the file's SHA-256 is {sha256}, not the declared {declared}: nothing was stored",
+            f"文件的 SHA-256 为 {sha256}，与声明的 {declared} 不符，未予保存",
+        )
+    upload.status = UploadStatus.FINISHING
+    async with session_scope(uploads.db) as session:
+        await UploadRepository(session).save(upload)
+    return await _finish(uploads, upload)
+
+
+async def _finish_locked(uploads: Uploads, upload_id: str) -> Upload:
+    try:
+        async with uploads.locks.hold(f"upload:{upload_id}"):
+            async with session_scope(uploads.db) as session:
+                upload = await UploadRepository(session).get(upload_id)
+            if upload is None:
+                raise _not_found(upload_id)
+            if upload.status is not UploadStatus.FINISHING:
+                return upload
+            return await _finish(uploads, upload)
+    except LockHeldError:
+        raise _locked() from None
+
+
+async def _finish(uploads: Uploads, upload: Upload) -> Upload:
+    """FINISHING → COMPLETE: the object completed (once), the original recorded (once)."""
+    if upload.sha256 is None or upload.length is None:
+        raise RuntimeError(f"upload {upload.id} is finishing without its hash or length")
+    try:
+        async with uploads.locks.hold(f"content:{upload.device_id}:{upload.sha256}"):
+            async with session_scope(uploads.db) as session:
+                same = await OriginalRepository(session).of_content(upload.device_id, upload.sha256)
+            if same is not None and same.upload_id != upload.id:
+                # The same bytes from the same device are already an original: one record.
+                await _abort_multipart(uploads, upload)
+                return await _complete(uploads, upload, same, new=False)
+            info = await _store_object(uploads, upload)
+            if info.size != upload.length:
+                raise ApiError(
+                    500,
+                    "stored_size_differs",
+                    f"the stored object has {info.size} bytes, not {upload.length}",
+                    "存储的对象大小与上传长度不符",
+                )
+            original = same or Original(
+                upload_id=upload.id,
+                device_id=upload.device_id,
+                sha256=upload.sha256,
+                size=info.size,
+                object_key=upload.object_key,
+                stored_at=utcnow(),
+            )
+            return await _complete(uploads, upload, original, new=same is None)
+    except LockHeldError:
+        raise _locked() from None
+
+
+async def _store_object(uploads: Uploads, upload: Upload) -> ObjectInfo:
+    """Complete the multipart upload, or find it completed by a request that died after."""
+    store = uploads.store
+    parts = [PartInfo(p["n"], p["etag"], p["size"]) for p in upload.parts]
+    try:
+        if not parts:  # an empty file: no multipart upload can hold it
+            await _abort_multipart(uploads, upload)
+            return await store.put(upload.object_key, b"", retain_until=None)
+        if upload.multipart_id is None:
+            return await store.head(upload.object_key)
+        return await store.complete_multipart(upload.object_key, upload.multipart_id, parts)
+    except (NoSuchUploadError, ObjectExistsError):
+        return await store.head(upload.object_key)
+
+
+def _deadline_missed(meta: dict[str, Any], settings: IngestSettings, now: datetime) -> bool:
+    """A-11 / D-14a: uploaded more than the allowed hours after the work (or the return)."""
+    reference = meta.get("returned_at") or meta.get("captured_until") or meta["captured_at"]
+    return now > datetime.fromisoformat(reference) + timedelta(hours=settings.deadline_hours)
+
+
+async def _complete(uploads: Uploads, upload: Upload, original: Original, *, new: bool) -> Upload:
+    now = utcnow()
+    meta = upload.meta
+    upload.status = UploadStatus.COMPLETE
+    upload.record_id = original.record_id
+    upload.finished_at = now
+    upload.tail = b""
+    async with session_scope(uploads.db) as session:
+        if new:
+            await OriginalRepository(session).add(original)
+        await UploadRepository(session).save(upload)
+        if new:
+            drift = None
+            if meta.get("device_clock"):
+                device_clock = datetime.fromisoformat(meta["device_clock"])
+                drift = (device_clock - upload.created_at).total_seconds()
+            record(
+                session,
+                RecordingIngested(
+                    record_id=original.record_id,
+                    upload_id=upload.id,
+                    object_key=original.object_key,
+                    sha256=original.sha256,
+                    size=original.size,
+                    filename=meta["filename"],
+                    kind=meta["kind"],
+                    device_id=str(upload.device_id),
+                    officer_id=upload.officer_id,
+                    activity_id=meta.get("activity_id"),
+                    section=upload.section,
+                    captured_at=meta["captured_at"],
+                    captured_until=meta.get("captured_until"),
+                    clock_drift_seconds=drift,
+                    deadline_missed=_deadline_missed(meta, uploads.settings, now),
+                    party_informed=meta.get("party_informed"),
+                ),
+            )
+        await audit.append(
+            session,
+            actor=upload.created_by,
+            action="upload.complete" if new else "upload.duplicate",
+            target=f"upload:{upload.id}",
+            detail={"record_id": str(original.record_id), "sha256": original.sha256},
+        )
+    return upload
+
+
+async def _abort_multipart(uploads: Uploads, upload: Upload) -> None:
+    if upload.multipart_id is None:
+        return
+    with contextlib.suppress(NoSuchUploadError):  # aborted or completed already
+        await uploads.store.abort_multipart(upload.object_key, upload.multipart_id)
+    upload.multipart_id = None
+
+
+async def terminate(uploads: Uploads, principal: Principal, upload_id: str) -> None:
+    """tus termination, for unfinished uploads only: an original can never be deleted here."""
+    try:
+        async with uploads.locks.hold(f"upload:{upload_id}"):
+            upload = await _load(uploads, principal, upload_id)
+            if upload.status in (UploadStatus.FINISHING, UploadStatus.COMPLETE):
+                raise tus.tus_error(
+                    403,
+                    "original_is_permanent",
+                    "a finished upload is a stored original and cannot be deleted",
+                    "已完成的上传是原始记录，不能删除",
+                )
+            if upload.status is not UploadStatus.RECEIVING:
+                raise _gone(upload)
+            await _end_unfinished(uploads, upload, UploadStatus.TERMINATED, principal.subject)
+    except LockHeldError:
+        raise _locked() from None
+
+
+async def _end_unfinished(
+    uploads: Uploads, upload: Upload, status: UploadStatus, actor: str
+) -> None:
+    await _abort_multipart(uploads, upload)
+    upload.status = status
+    upload.tail = b""
+    upload.finished_at = utcnow()
+    async with session_scope(uploads.db) as session:
+        await UploadRepository(session).save(upload)
+        await audit.append(
+            session,
+            actor=actor,
+            action=f"upload.{status.value}",
+            target=f"upload:{upload.id}",
+            detail={"offset": upload.offset, "length": upload.length},
+        )
+
+
+async def sweep(uploads: Uploads, *, batch: int = 100) -> int:
+    """Expire abandoned uploads (their parts and tail go); finish any left FINISHING.
+    Returns how many uploads it ended."""
+    now = utcnow()
+    async with session_scope(uploads.db) as session:
+        expired = await UploadRepository(session).expired(now, limit=batch)
+        finishing = await UploadRepository(session).finishing(limit=batch)
+    ended = 0
+    for upload_id in expired:
+        try:
+            async with uploads.locks.hold(f"upload:{upload_id}"):
+                async with session_scope(uploads.db) as session:
+                    upload = await UploadRepository(session).get(upload_id)
+                if upload is None or upload.status is not UploadStatus.RECEIVING:
+                    continue
+                if upload.expires_at >= now:
+                    continue  # touched since it was listed
+                await _end_unfinished(uploads, upload, UploadStatus.EXPIRED, "ingest")
+                ended += 1
+        except LockHeldError:
+            continue  # in use right now, so not abandoned
+    for upload_id in finishing:
+        try:
+            await _finish_locked(uploads, upload_id)
+        except ApiError:
+            continue  # in use; the next sweep tries again
+    return ended
+
+
+async def receipt(uploads: Uploads, principal: Principal, upload_id: str) -> Upload:
+    """The upload, finished first if it was left finishing (D-14b receipts)."""
+    upload = await _load(uploads, principal, upload_id)
+    if upload.status is UploadStatus.FINISHING:
+        upload = await _finish_locked(uploads, upload_id)
+    return upload

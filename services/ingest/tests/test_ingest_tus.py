@@ -1,0 +1,432 @@
+"""The tus 1.0.0 protocol at ``/files/``, spoken byte by byte through the gateway (embedded
+platform), and what becomes of an upload: a write-once original, its event and its receipt."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from conftest import Embedded, TokenFactory, issued_device, seed_staff
+from quancheng.common.auth import Role
+from quancheng.common.db import Database, session_scope
+from quancheng.common.events import OutboxMessage
+from quancheng.common.settings import Settings
+from quancheng.common.wiring import make_locks, make_object_store
+from quancheng.ingest.models import Upload, UploadStatus
+from quancheng.ingest.service.uploads import Uploads, sweep
+
+TUS = {"Tus-Resumable": "1.0.0"}
+OCTETS = {"Content-Type": "application/offset+octet-stream"}
+MIB = 1024 * 1024
+
+
+def metadata(**values: str) -> str:
+    return ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}" if value else key
+        for key, value in values.items()
+    )
+
+
+@dataclass
+class Officer:
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    device_id: str
+    settings: Settings
+
+    def meta(self, **overrides: str | None) -> str:
+        values: dict[str, str | None] = {
+            "filename": "现场检查.mp4",
+            "device_id": self.device_id,
+            "officer_id": "officer-7",
+            "kind": "video",
+            "captured_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        }
+        values.update(overrides)
+        return metadata(**{k: v for k, v in values.items() if v is not None})
+
+    async def create(
+        self, length: int | None, *, meta: str | None = None, **headers: str
+    ) -> httpx.Response:
+        sent = {**self.headers, **TUS, "Upload-Metadata": meta or self.meta(), **headers}
+        if length is not None:
+            sent["Upload-Length"] = str(length)
+        return await self.client.post("/files/", headers=sent)
+
+    async def new(self, length: int | None, **kwargs: Any) -> str:
+        response = await self.create(length, **kwargs)
+        assert response.status_code == 201, response.text
+        location: str = response.headers["location"]
+        assert location.startswith("/files/")
+        return location
+
+    async def patch(self, url: str, offset: int, data: bytes, **headers: str) -> httpx.Response:
+        sent = {**self.headers, **TUS, **OCTETS, "Upload-Offset": str(offset), **headers}
+        return await self.client.patch(url, content=data, headers=sent)
+
+    async def head(self, url: str) -> httpx.Response:
+        return await self.client.head(url, headers={**self.headers, **TUS})
+
+    async def receipt(self, url: str) -> dict[str, Any]:
+        upload_id = url.rsplit("/", 1)[1]
+        response = await self.client.get(
+            f"/api/v1/uploads/{upload_id}/receipt", headers=self.headers
+        )
+        assert response.status_code == 200, response.text
+        receipt: dict[str, Any] = response.json()
+        return receipt
+
+    async def upload(self, data: bytes, chunk: int = 5 * MIB, **kwargs: Any) -> str:
+        url = await self.new(len(data), **kwargs)
+        for offset in range(0, len(data), chunk):
+            response = await self.patch(url, offset, data[offset : offset + chunk])
+            assert response.status_code == 204, response.text
+        return url
+
+
+@pytest.fixture
+async def officer(embedded: Embedded, token: TokenFactory) -> Officer:
+    office = embedded.auth(token("office-1", Role.OFFICE))
+    headers = embedded.auth(token("officer-7", Role.OFFICER, section="JC1"))
+    await seed_staff(embedded.client, office)
+    device_id = await issued_device(embedded.client, office, headers, serial="BC-1")
+    return Officer(embedded.client, headers, device_id, embedded.settings)
+
+
+async def stored_bytes(settings: Settings, key: str) -> bytes:
+    store = make_object_store(settings)
+    try:
+        return b"".join([chunk async for chunk in store.read(key)])
+    finally:
+        store.close()
+
+
+def originals_stored(settings: Settings) -> int:
+    return sum(1 for p in (settings.objects_root / "objects").rglob("*") if p.is_file())
+
+
+async def ingest_rows(settings: Settings) -> tuple[list[Upload], list[OutboxMessage]]:
+    db = Database(settings.database_url("ingest"))
+    db.connect()
+    try:
+        async with session_scope(db) as session:
+            uploads = list((await session.exec(select(Upload))).all())
+            outbox = list((await session.exec(select(OutboxMessage))).all())
+    finally:
+        await db.dispose()
+    return uploads, outbox
+
+
+async def test_options_describes_the_server_without_a_token(embedded: Embedded) -> None:
+    response = await embedded.client.options("/files/")
+
+    assert response.status_code == 204
+    assert response.headers["tus-version"] == "1.0.0"
+    assert set(response.headers["tus-extension"].split(",")) == {
+        "creation",
+        "creation-with-upload",
+        "creation-defer-length",
+        "checksum",
+        "expiration",
+        "termination",
+    }
+    assert response.headers["tus-checksum-algorithm"] == "sha1,md5,sha256"
+    assert int(response.headers["tus-max-size"]) > 10 * 1024**3
+
+
+@pytest.mark.req("A-13")
+@pytest.mark.req("E-11")
+async def test_an_upload_in_chunks_becomes_a_byte_identical_original(officer: Officer) -> None:
+    data = os.urandom(12 * MIB + 12345)
+
+    url = await officer.upload(data)
+
+    head = await officer.head(url)
+    assert head.status_code == 200
+    assert (head.headers["upload-offset"], head.headers["upload-length"]) == (
+        str(len(data)),
+        str(len(data)),
+    )
+    assert head.headers["cache-control"] == "no-store"
+    receipt = await officer.receipt(url)
+    assert receipt["safe_to_wipe"] is True
+    assert receipt["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (receipt["size"], receipt["status"], receipt["status_label"]) == (
+        len(data),
+        "complete",
+        "已保存",
+    )
+    uploads, outbox = await ingest_rows(officer.settings)
+    assert await stored_bytes(officer.settings, uploads[0].object_key) == data
+    events = [m for m in outbox if m.event_type == "recording.ingested"]
+    assert len(events) == 1
+    assert str(receipt["record_id"]) in events[0].payload
+
+
+@pytest.mark.req("D-14b")
+async def test_the_receipt_says_not_to_wipe_until_the_original_is_stored(
+    officer: Officer,
+) -> None:
+    url = await officer.new(10)
+    assert (await officer.patch(url, 0, b"12345")).status_code == 204
+
+    receipt = await officer.receipt(url)
+
+    assert (receipt["safe_to_wipe"], receipt["status"], receipt["offset"]) == (
+        False,
+        "receiving",
+        5,
+    )
+    assert receipt["sha256"] is None
+
+
+async def test_a_chinese_file_name_is_kept_exactly(officer: Officer) -> None:
+    name = "2026年11月28日 危化品企业 现场检查（第2段）.mp4"
+    url = await officer.upload(b"video bytes", meta=officer.meta(filename=name))
+
+    head = await officer.head(url)
+    assert (await officer.receipt(url))["filename"] == name
+    pairs = dict(item.split(" ") for item in head.headers["upload-metadata"].split(","))
+    assert base64.b64decode(pairs["filename"]).decode() == name
+
+
+async def test_a_wrong_offset_is_a_conflict_naming_the_right_one(officer: Officer) -> None:
+    url = await officer.new(100)
+    assert (await officer.patch(url, 0, b"x" * 40)).status_code == 204
+
+    response = await officer.patch(url, 20, b"y" * 10)
+
+    assert response.status_code == 409
+    assert response.json()["error"] == "offset_mismatch"
+    assert response.headers["upload-offset"] == "40"
+
+
+@pytest.mark.parametrize("algorithm", ["sha1", "md5", "sha256"])
+async def test_a_corrupted_chunk_gets_460_and_is_discarded(
+    officer: Officer, algorithm: str
+) -> None:
+    data = os.urandom(6 * MIB)
+    url = await officer.new(len(data))
+    good = base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
+    corrupted = bytearray(data)
+    corrupted[12345] ^= 0xFF
+
+    refused = await officer.patch(
+        url, 0, bytes(corrupted), **{"Upload-Checksum": f"{algorithm} {good}"}
+    )
+
+    assert refused.status_code == 460, refused.text
+    assert refused.json()["error"] == "checksum_mismatch"
+    assert (await officer.head(url)).headers["upload-offset"] == "0"
+    accepted = await officer.patch(url, 0, data, **{"Upload-Checksum": f"{algorithm} {good}"})
+    assert accepted.status_code == 204, accepted.text
+    assert (await officer.receipt(url))["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+async def test_a_wrong_declared_sha256_rejects_the_upload_and_stores_no_original(
+    officer: Officer,
+) -> None:
+    data = b"the real bytes"
+    url = await officer.new(len(data), meta=officer.meta(sha256="0" * 64))
+
+    response = await officer.patch(url, 0, data)
+
+    assert response.status_code == 460, response.text
+    assert response.json()["error"] == "sha256_mismatch"
+    assert hashlib.sha256(data).hexdigest() in response.json()["message"]
+    receipt = await officer.receipt(url)
+    assert (receipt["status"], receipt["safe_to_wipe"], receipt["record_id"]) == (
+        "rejected",
+        False,
+        None,
+    )
+    assert (await officer.head(url)).status_code == 410
+    uploads, outbox = await ingest_rows(officer.settings)
+    assert [m for m in outbox if m.event_type == "recording.ingested"] == []
+    assert originals_stored(officer.settings) == 0
+    assert uploads[0].multipart_id is None  # its parts are gone
+
+
+async def test_a_right_declared_sha256_is_accepted(officer: Officer) -> None:
+    data = b"declared and true"
+    url = await officer.new(len(data), meta=officer.meta(sha256=hashlib.sha256(data).hexdigest()))
+
+    assert (await officer.patch(url, 0, data)).status_code == 204
+    assert (await officer.receipt(url))["safe_to_wipe"] is True
+
+
+async def test_creation_with_upload_takes_the_first_bytes_in_the_post(officer: Officer) -> None:
+    data = b"all in one request"
+    response = await officer.client.post(
+        "/files/",
+        content=data,
+        headers={
+            **officer.headers,
+            **TUS,
+            **OCTETS,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": officer.meta(),
+        },
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.headers["upload-offset"] == str(len(data))
+    assert (await officer.receipt(response.headers["location"]))["safe_to_wipe"] is True
+
+
+async def test_a_deferred_length_is_given_with_a_later_patch(officer: Officer) -> None:
+    url = await officer.new(None, **{"Upload-Defer-Length": "1"})
+    head = await officer.head(url)
+    assert head.headers["upload-defer-length"] == "1"
+    assert "upload-length" not in head.headers
+
+    assert (await officer.patch(url, 0, b"first ")).status_code == 204
+    last = await officer.patch(url, 6, b"and last", **{"Upload-Length": "14"})
+
+    assert last.status_code == 204, last.text
+    receipt = await officer.receipt(url)
+    assert receipt["sha256"] == hashlib.sha256(b"first and last").hexdigest()
+
+
+async def test_an_empty_file_is_stored_at_creation(officer: Officer) -> None:
+    url = await officer.new(0)
+
+    receipt = await officer.receipt(url)
+
+    assert (receipt["safe_to_wipe"], receipt["size"]) == (True, 0)
+    assert receipt["sha256"] == hashlib.sha256(b"").hexdigest()
+
+
+async def test_bytes_beyond_the_length_are_refused(officer: Officer) -> None:
+    url = await officer.new(10)
+
+    response = await officer.patch(url, 0, b"x" * 11)
+
+    assert response.status_code == 413
+    assert (await officer.head(url)).headers["upload-offset"] == "0"
+
+
+@pytest.mark.req("D-18")
+async def test_an_unfinished_upload_can_be_terminated_a_finished_one_never(
+    officer: Officer,
+) -> None:
+    unfinished = await officer.new(100)
+    await officer.patch(unfinished, 0, b"x" * 10)
+    finished = await officer.upload(b"an original")
+
+    ended = await officer.client.delete(unfinished, headers={**officer.headers, **TUS})
+    refused = await officer.client.delete(finished, headers={**officer.headers, **TUS})
+
+    assert ended.status_code == 204
+    assert (await officer.head(unfinished)).status_code == 410
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "original_is_permanent"
+    assert (await officer.receipt(finished))["safe_to_wipe"] is True
+
+
+async def test_an_abandoned_upload_expires_and_its_bytes_are_cleaned_up(
+    officer: Officer,
+) -> None:
+    settings = officer.settings
+    url = await officer.new(20 * MIB)
+    response = await officer.patch(url, 0, os.urandom(6 * MIB))
+    assert "upload-expires" in response.headers
+    multipart = settings.objects_root / "multipart"
+    assert list(multipart.iterdir())  # the first part waits there
+    db = Database(settings.database_url("ingest"))
+    db.connect()
+    store = make_object_store(settings)
+    # The sweep as any ingest replica runs it, once the upload's time has run out.
+    replica = Uploads(
+        db, store, make_locks(db, settings.data_dir / "locks" / "ingest"), settings.ingest
+    )
+    try:
+        assert await sweep(replica) == 0  # not expired yet
+        async with session_scope(db) as session:
+            upload = (await session.exec(select(Upload))).one()
+            upload.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+            session.add(upload)
+        assert await sweep(replica) == 1
+        async with session_scope(db) as session:
+            upload = (await session.exec(select(Upload))).one()
+    finally:
+        store.close()
+        await db.dispose()
+
+    assert (upload.status, upload.multipart_id, upload.tail) == (UploadStatus.EXPIRED, None, b"")
+    assert not list(multipart.iterdir())
+    assert (await officer.head(url)).status_code == 410
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"kind": "hologram"}, "kind"),
+        ({"captured_at": "yesterday"}, "captured_at"),
+        ({"captured_at": "2026-11-28T09:00:00"}, "captured_at"),
+        ({"device_id": "not-a-uuid"}, "device_id"),
+        ({"filename": "../etc/passwd"}, "filename"),
+        ({"colour": "red"}, "colour"),
+        ({"sha256": "abc"}, "sha256"),
+        ({"party_informed": "maybe"}, "party_informed"),
+        ({"officer_id": None}, "officer_id"),
+    ],
+    ids=lambda v: str(v) if isinstance(v, str) else None,
+)
+async def test_bad_metadata_is_refused_naming_the_key(
+    officer: Officer, change: dict[str, str | None], key: str
+) -> None:
+    response = await officer.create(10, meta=officer.meta(**change))
+
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert (body["error"], body["key"]) == ("invalid_metadata", key)
+    assert key in body["message"]
+    assert body["message_zh"]
+
+
+async def test_only_the_officer_holding_the_device_may_upload_from_it(
+    officer: Officer, embedded: Embedded, token: TokenFactory
+) -> None:
+    other = embedded.auth(token("officer-8", Role.OFFICER, section="JC1"))
+    response = await officer.client.post(
+        "/files/",
+        headers={**other, **TUS, "Upload-Length": "5", "Upload-Metadata": officer.meta()},
+    )
+    assert response.status_code == 403
+    assert response.json()["error"] == "upload_not_permitted"
+
+    url = await officer.new(5)
+    foreign = await officer.client.head(url, headers={**other, **TUS})
+    assert foreign.status_code == 404
+
+
+async def test_the_same_content_from_the_same_device_is_one_record(officer: Officer) -> None:
+    data = os.urandom(100_000)
+
+    first = await officer.receipt(await officer.upload(data))
+    second = await officer.receipt(await officer.upload(data))
+
+    assert first["record_id"] == second["record_id"]
+    assert second["safe_to_wipe"] is True
+    assert originals_stored(officer.settings) == 1
+    _, outbox = await ingest_rows(officer.settings)
+    assert len([m for m in outbox if m.event_type == "recording.ingested"]) == 1
+
+
+async def test_a_version_other_than_1_0_0_is_refused(officer: Officer) -> None:
+    response = await officer.client.post(
+        "/files/",
+        headers={**officer.headers, "Tus-Resumable": "0.2.2", "Upload-Length": "1"},
+    )
+
+    assert response.status_code == 412
+    assert response.headers["tus-version"] == "1.0.0"
