@@ -3,9 +3,13 @@ PostgreSQL, Apache Kafka and MinIO, each server genuine and private to this run.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import random
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -83,20 +87,24 @@ class Cluster:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    def start(self, service: str) -> None:
-        command = [CLI, "serve", service, "--port", str(self.ports[service])]
-        with (self.logs / f"{service}.log").open("ab") as log:
+    def start(self, service: str, *, replica: str | None = None) -> None:
+        """Start ``service``; with ``replica``, one more process of it under that name."""
+        name = replica or service
+        if name not in self.ports:
+            self.ports[name] = free_ports(1)[0]
+        command = [CLI, "serve", service, "--port", str(self.ports[name])]
+        with (self.logs / f"{name}.log").open("ab") as log:
             process = subprocess.Popen(
                 [*command, "--data-dir", str(self.data_dir)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env},
             )
-        self.processes[service] = process
+        self.processes[name] = process
         try:
-            wait_healthy(f"{self.url(service)}/readyz", process, timeout=WAIT)
+            wait_healthy(f"{self.url(name)}/readyz", process, timeout=WAIT)
         except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.log(service)}") from exc
+            raise AssertionError(f"{exc}\n{self.log(name)}") from exc
 
     def stop(self, service: str, *, kill: bool = False) -> None:
         process = self.processes.pop(service)
@@ -307,3 +315,246 @@ async def test_minio_itself_refuses_to_delete_an_original_in_the_bucket_the_serv
     assert info.retain_until > datetime.now(UTC) + timedelta(days=3 * 365)
     assert deleting.value.code == "InvalidRequest"
     assert "WORM" in (deleting.value.message or "")
+
+
+# Uploads across ingest processes, on PostgreSQL and MinIO.
+
+MIB = 1024 * 1024
+PRE_USE = {
+    "fault_free": True,
+    "battery_percent": 90,
+    "free_storage_mb": 32_000,
+    "clock_offset_seconds": 0.5,
+}
+
+
+@pytest.fixture(scope="module")
+def officer(cluster: Cluster, office: dict[str, str]) -> dict[str, str]:
+    settings = Settings(data_dir=cluster.data_dir)
+    issuer = BuiltinIssuer.from_directory(
+        settings.identity_dir, issuer=settings.identity.issuer, audience=settings.identity.audience
+    )
+    return {"Authorization": f"Bearer {issuer.mint('officer-7', [Role.OFFICER], section='JC1')}"}
+
+
+def issued_body_camera(cluster: Cluster, office: dict[str, str], officer: dict[str, str]) -> str:
+    gateway = cluster.url("access-gateway")
+    device_id = register(cluster, office, f"UP-{uuid.uuid4().hex[:8]}")
+    for path, body in (
+        ("transitions", {"to": "in_stock"}),
+        ("issue", {"officer_id": "officer-7", "check": PRE_USE}),
+    ):
+        moved = httpx.post(
+            f"{gateway}/api/v1/devices/{device_id}/{path}", json=body, headers=office, timeout=30
+        )
+        assert moved.status_code == 200, moved.text
+    params = {"device_id": device_id, "officer_id": "officer-7"}
+    eventually(
+        lambda: (
+            httpx.get(
+                f"{gateway}/api/v1/upload-permission", params=params, headers=officer, timeout=30
+            ).status_code
+            == 200
+        ),
+        "ingest learns of the issue",
+    )
+    return device_id
+
+
+def tus_metadata(device_id: str, name: str) -> str:
+    values = {
+        "filename": name,
+        "device_id": device_id,
+        "officer_id": "officer-7",
+        "kind": "video",
+        "captured_at": datetime.now(UTC).isoformat(),
+    }
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
+
+
+def stored_original(cluster: Cluster, minio_server: MinioServer, record_id: str) -> bytes:
+    rows = cluster.query(
+        "ingest", "SELECT object_key FROM originals WHERE record_id = :r", r=uuid.UUID(record_id)
+    )
+    assert len(rows) == 1
+    raw = Minio(
+        minio_server.endpoint,
+        access_key=minio_server.access_key,
+        secret_key=minio_server.secret_key,
+        secure=False,
+    )
+    response = raw.get_object(cluster.bucket, str(rows[0][0]))
+    try:
+        return response.read()
+    finally:
+        response.close()
+        response.release_conn()
+
+
+TUS_HEADERS = {"Tus-Resumable": "1.0.0"}
+OCTETS = {**TUS_HEADERS, "Content-Type": "application/offset+octet-stream"}
+
+
+@pytest.mark.req("E-11")
+def test_two_ingest_processes_take_turns_on_one_upload(
+    cluster: Cluster, office: dict[str, str], officer: dict[str, str], minio_server: MinioServer
+) -> None:
+    """Each chunk goes to the other replica; 3 MiB chunks leave remainders that a part can't
+    hold yet, so the rest of a part waits in the database for the other replica to go on with."""
+    cluster.start("ingest", replica="ingest-2")
+    try:
+        device_id = issued_body_camera(cluster, office, officer)
+        data = os.urandom(23 * MIB + 7)
+        replicas = [cluster.url("ingest"), cluster.url("ingest-2")]
+        created = httpx.post(
+            f"{replicas[0]}/files/",
+            headers={
+                **officer,
+                **TUS_HEADERS,
+                "Upload-Length": str(len(data)),
+                "Upload-Metadata": tus_metadata(device_id, "交替上传.mp4"),
+            },
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        location = created.headers["location"]
+        for turn, offset in enumerate(range(0, len(data), 3 * MIB)):
+            replica = replicas[turn % 2]
+            patched = httpx.patch(
+                replica + location,
+                content=data[offset : offset + 3 * MIB],
+                headers={**officer, **OCTETS, "Upload-Offset": str(offset)},
+                timeout=60,
+            )
+            assert patched.status_code == 204, (replica, patched.text)
+            head = httpx.head(
+                replicas[(turn + 1) % 2] + location, headers={**officer, **TUS_HEADERS}
+            )
+            assert int(head.headers["upload-offset"]) == min(offset + 3 * MIB, len(data))
+
+        upload_id = location.rsplit("/", 1)[1]
+        receipt = httpx.get(
+            f"{replicas[1]}/api/v1/uploads/{upload_id}/receipt", headers=officer, timeout=30
+        ).json()
+        assert receipt["safe_to_wipe"] is True
+        assert receipt["sha256"] == hashlib.sha256(data).hexdigest()
+        assert stored_original(cluster, minio_server, receipt["record_id"]) == data
+    finally:
+        cluster.stop("ingest-2")
+
+
+class Killer(threading.Thread):
+    """Kills the ingest process with SIGKILL at random moments and starts it again."""
+
+    def __init__(self, cluster: Cluster, kills: int, seed: int) -> None:
+        super().__init__(daemon=True)
+        self.cluster, self.wanted, self.random = cluster, kills, random.Random(seed)
+        self.kills = 0
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while self.kills < self.wanted:
+                time.sleep(self.random.uniform(0.2, 1.5))
+                self.cluster.stop("ingest", kill=True)
+                self.kills += 1
+                self.cluster.start("ingest")
+        except BaseException as exc:  # reported by the test
+            self.failure = exc
+
+
+def resilient(call: Callable[[], httpx.Response], *, ok: tuple[int, ...]) -> httpx.Response:
+    """Retry ``call`` through the outages (the gateway answers 502 while ingest is down)."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            response = call()
+            if response.status_code in ok:
+                return response
+            if response.status_code not in (502, 503, 423):
+                raise AssertionError(f"{response.status_code}: {response.text}")
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "ingest did not come back"
+        time.sleep(0.2)
+
+
+def upload_through_crashes(
+    gateway: str, officer: dict[str, str], device_id: str, data: bytes, rng: random.Random
+) -> str:
+    """Upload ``data`` in random chunks, resuming from the server's offset after every failure;
+    returns the upload id."""
+    created = resilient(
+        lambda: httpx.post(
+            f"{gateway}/files/",
+            headers={
+                **officer,
+                **TUS_HEADERS,
+                "Upload-Length": str(len(data)),
+                "Upload-Metadata": tus_metadata(device_id, f"{uuid.uuid4().hex}.mp4"),
+            },
+            timeout=30,
+        ),
+        ok=(201,),
+    )
+    url = gateway + created.headers["location"]
+    offset = 0
+    while offset < len(data):
+        chunk = data[offset : offset + rng.randint(256 * 1024, 6 * MIB)]
+        try:
+            response = httpx.patch(
+                url,
+                content=chunk,
+                headers={**officer, **OCTETS, "Upload-Offset": str(offset)},
+                timeout=60,
+            )
+            if response.status_code not in (204, 409, 423, 502, 503):
+                raise AssertionError(f"{response.status_code}: {response.text}")
+        except httpx.TransportError:
+            pass
+        head = resilient(
+            lambda: httpx.head(url, headers={**officer, **TUS_HEADERS}, timeout=30), ok=(200,)
+        )
+        offset = int(head.headers["upload-offset"])
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.mark.req("A-13")
+@pytest.mark.req("D-18")
+def test_ingest_killed_at_random_moments_loses_nothing_and_records_each_file_once(
+    cluster: Cluster, office: dict[str, str], officer: dict[str, str], minio_server: MinioServer
+) -> None:
+    device_id = issued_body_camera(cluster, office, officer)
+    gateway = cluster.url("access-gateway")
+    rng = random.Random(20261128)
+    killer = Killer(cluster, kills=20, seed=7)
+    files: list[tuple[str, bytes]] = []
+    killer.start()
+    try:
+        while killer.is_alive() or not files:
+            data = os.urandom(rng.randint(1 * MIB, 24 * MIB))
+            files.append((upload_through_crashes(gateway, officer, device_id, data, rng), data))
+    finally:
+        killer.join(timeout=WAIT * 3)
+    assert killer.failure is None, killer.failure
+    assert killer.kills >= 20
+
+    for upload_id, data in files:
+        receipt_url = f"{gateway}/api/v1/uploads/{upload_id}/receipt"
+        receipt = httpx.get(receipt_url, headers=officer, timeout=30).json()
+        digest = hashlib.sha256(data).hexdigest()
+        assert (receipt["safe_to_wipe"], receipt["sha256"], receipt["size"]) == (
+            True,
+            digest,
+            len(data),
+        )
+        assert stored_original(cluster, minio_server, receipt["record_id"]) == data
+        originals = cluster.query(
+            "ingest", "SELECT count(*) FROM originals WHERE sha256 = :s", s=digest
+        )
+        events = cluster.query(
+            "ingest",
+            "SELECT count(*) FROM outbox WHERE event_type = 'recording.ingested' AND key = :k",
+            k=receipt["record_id"],
+        )
+        assert (originals[0][0], events[0][0]) == (1, 1)
