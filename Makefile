@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := constraints.txt requirements-dev.txt libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: run test lint typecheck unit install test-servers
+.PHONY: run test lint typecheck unit install test-servers bench-ingest
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,8 @@ unit: $(STAMP) test-servers
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# Not part of `make test` (which runs it once on 16 MiB to prove it works): 1 GiB against tusd
+# and tuspyserver, figures printed.
+bench-ingest: $(STAMP) test-servers
+	$(BIN)/python tests/bench_ingest.py

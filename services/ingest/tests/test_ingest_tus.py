@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -430,3 +431,59 @@ async def test_a_version_other_than_1_0_0_is_refused(officer: Officer) -> None:
 
     assert response.status_code == 412
     assert response.headers["tus-version"] == "1.0.0"
+
+
+@pytest.mark.req("E-4")
+@pytest.mark.req("E-6")
+async def test_a_clip_is_a_new_item_naming_its_source_and_the_original_is_untouched(
+    officer: Officer,
+) -> None:
+    original = os.urandom(300_000)
+    source = await officer.receipt(await officer.upload(original))
+    clip = original[100_000:150_000]
+
+    derived = await officer.receipt(
+        await officer.upload(
+            clip,
+            meta=officer.meta(
+                filename="片段.mp4",
+                source_record_id=source["record_id"],
+                source_range="00:01:30-00:03:00",
+            ),
+        )
+    )
+
+    assert derived["record_id"] != source["record_id"]
+    assert derived["sha256"] == hashlib.sha256(clip).hexdigest()
+    uploads, outbox = await ingest_rows(officer.settings)
+    by_record = {str(u.record_id): u for u in uploads}
+    assert await stored_bytes(officer.settings, by_record[source["record_id"]].object_key) == (
+        original
+    )
+    events = [json.loads(m.payload) for m in outbox if m.event_type == "recording.ingested"]
+    clip_event = next(e for e in events if e["record_id"] == derived["record_id"])
+    assert (clip_event["source_record_id"], clip_event["source_range"]) == (
+        source["record_id"],
+        "00:01:30-00:03:00",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (
+            {"source_record_id": "7f6c1a52-64b4-4e6b-9a39-8f0a1f1e0c11", "source_range": "0-1"},
+            "source_record_id",
+        ),
+        ({"source_record_id": "7f6c1a52-64b4-4e6b-9a39-8f0a1f1e0c11"}, "source_range"),
+        ({"source_range": "00:00-00:10"}, "source_record_id"),
+    ],
+    ids=["unknown-source", "no-range", "no-source"],
+)
+async def test_a_derived_item_must_name_a_stored_source_and_its_range(
+    officer: Officer, change: dict[str, str], key: str
+) -> None:
+    response = await officer.create(10, meta=officer.meta(**change))
+
+    assert response.status_code == 400, response.text
+    assert (response.json()["error"], response.json()["key"]) == ("invalid_metadata", key)

@@ -88,19 +88,19 @@ def parse_metadata(raw: str) -> dict[str, str]:
             continue
         key, _, encoded = item.partition(" ")
         if not _KEY.match(key):
-            raise _bad_metadata(key, "is not a valid key", "不是有效的键名")
+            raise bad_metadata(key, "is not a valid key", "不是有效的键名")
         if key in pairs:
-            raise _bad_metadata(key, "is given twice", "重复出现")
+            raise bad_metadata(key, "is given twice", "重复出现")
         try:
             pairs[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise _bad_metadata(
+            raise bad_metadata(
                 key, "is not base64 of UTF-8 text", "不是 UTF-8 文本的 base64 编码"
             ) from None
     return pairs
 
 
-def _bad_metadata(key: str, problem: str, problem_zh: str) -> ApiError:
+def bad_metadata(key: str, problem: str, problem_zh: str) -> ApiError:
     error = tus_error(
         400,
         "invalid_metadata",
@@ -131,6 +131,10 @@ class UploadMetadata(BaseModel):
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     party_informed: bool | None = None
     returned_at: datetime | None = None  # remote or continuous work (D-14a)
+    # A clip or extract (E-4, E-6): the original it was cut from, and which part of it
+    # (e.g. "00:01:30-00:03:00", "pages 2-4"). The original itself is never touched.
+    source_record_id: UUID | None = None
+    source_range: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("filename")
     @classmethod
@@ -163,16 +167,23 @@ class UploadMetadata(BaseModel):
         pairs = parse_metadata(raw)
         unknown = sorted(set(pairs) - set(cls.model_fields))
         if unknown:
-            raise _bad_metadata(unknown[0], "is not a known key", "不是可识别的键")
+            raise bad_metadata(unknown[0], "is not a known key", "不是可识别的键")
         try:  # a key given without a value counts as not given
             metadata = cls.model_validate({k: v for k, v in pairs.items() if v != ""})
         except ValidationError as exc:
             first = exc.errors()[0]
             key = str(first["loc"][0]) if first["loc"] else "metadata"
             reason = "is required" if first["type"] == "missing" else first["msg"]
-            raise _bad_metadata(key, reason.lower(), _ZH.get(first["type"], reason)) from None
+            raise bad_metadata(key, reason.lower(), _ZH.get(first["type"], reason)) from None
         if metadata.captured_until is not None and metadata.captured_until < metadata.captured_at:
-            raise _bad_metadata("captured_until", "is before captured_at", "早于 captured_at")
+            raise bad_metadata("captured_until", "is before captured_at", "早于 captured_at")
+        if (metadata.source_record_id is None) != (metadata.source_range is None):
+            missing = "source_range" if metadata.source_range is None else "source_record_id"
+            raise bad_metadata(
+                missing,
+                "is required for a derived item (give both source keys)",
+                "缺失：派生条目须同时给出 source_record_id 和 source_range",
+            )
         return metadata
 
 

@@ -60,6 +60,7 @@ class RecordingIngested(Event):
     deadline_missed: bool = False
     party_informed: bool | None = None
     source_record_id: UUID | None = None  # set for derived items (clips, extracts)
+    source_range: str | None = None  # which part of the source the derived item holds
 
 
 class AccessRequested(Event):

@@ -18,6 +18,7 @@ nothing:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
+
+from anyio import to_thread
 
 from quancheng.common import audit
 from quancheng.common.auth import Principal
@@ -111,6 +114,12 @@ async def create(
         device = await permission.authorize_upload(
             session, principal, meta.device_id, meta.officer_id
         )
+        if meta.source_record_id is not None and (
+            await OriginalRepository(session).get(meta.source_record_id) is None
+        ):
+            raise tus.bad_metadata(
+                "source_record_id", "is not a stored original", "不是已保存的原始记录"
+            )
     now = utcnow()
     upload_id = uuid4().hex
     key = section_key(device.section, "originals", f"{now:%Y}", f"{now:%m}", upload_id)
@@ -191,7 +200,12 @@ async def current(uploads: Uploads, principal: Principal, upload_id: str) -> Upl
 
 
 class _Writer:
-    """Turns a request's bytes into parts; what is too short for a part stays as the tail."""
+    """Turns a request's bytes into parts; what is too short for a part stays as the tail.
+
+    A part is hashed and stored in the background while the next bytes arrive (one part in
+    flight at most, so memory stays at about two parts). The running SHA-256 covers exactly the
+    bytes already in parts; the tail is hashed when it becomes part of one.
+    """
 
     def __init__(self, uploads: Uploads, upload: Upload) -> None:
         self._store = uploads.store
@@ -202,9 +216,10 @@ class _Writer:
         self.parts: list[dict[str, Any]] = list(upload.parts)
         self.hash = ResumableSha256(upload.sha256_state)
         self.received = 0
+        self._next_part = len(self.parts) + 1
+        self._in_flight: asyncio.Task[None] | None = None
 
     async def feed(self, chunk: bytes) -> None:
-        self.hash.update(chunk)
         self.buffer += chunk
         self.received += len(chunk)
         while len(self.buffer) >= self._max:
@@ -215,15 +230,35 @@ class _Writer:
         the rest waiting as the tail."""
         if self.buffer and (last or len(self.buffer) >= self._min):
             await self._part(len(self.buffer))
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Wait for the part in flight (its failure is raised here)."""
+        task, self._in_flight = self._in_flight, None
+        if task is not None:
+            await task
+
+    async def abandon(self) -> None:
+        """Stop the part in flight, if any: the request's bytes are not kept."""
+        task, self._in_flight = self._in_flight, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def _part(self, size: int) -> None:
         data = bytes(self.buffer[:size])
         del self.buffer[:size]
-        if self._upload.multipart_id is None:
+        multipart_id = self._upload.multipart_id
+        if multipart_id is None:
             raise NoSuchUploadError(self._upload.id)
-        info = await self._store.upload_part(
-            self._upload.object_key, self._upload.multipart_id, len(self.parts) + 1, data
-        )
+        await self.drain()
+        number, self._next_part = self._next_part, self._next_part + 1
+        self._in_flight = asyncio.create_task(self._store_part(multipart_id, number, data))
+
+    async def _store_part(self, multipart_id: str, number: int, data: bytes) -> None:
+        await to_thread.run_sync(self.hash.update, data)
+        info = await self._store.upload_part(self._upload.object_key, multipart_id, number, data)
         self.parts.append({"n": info.part_number, "etag": info.etag, "size": info.size})
 
 
@@ -289,6 +324,20 @@ async def _receive(
         upload.length = length
     limit = upload.length if upload.length is not None else uploads.max_size
     writer = _Writer(uploads, upload)
+    try:
+        return await _take_body(uploads, upload, writer, limit, checksum, body)
+    finally:
+        await writer.abandon()  # only left in flight when the request failed
+
+
+async def _take_body(
+    uploads: Uploads,
+    upload: Upload,
+    writer: _Writer,
+    limit: int,
+    checksum: tuple[str, bytes] | None,
+    body: AsyncIterator[bytes],
+) -> Upload:
     verifier = hashlib.new(checksum[0]) if checksum else None
     complete_body = True
     try:
@@ -469,6 +518,8 @@ async def _complete(uploads: Uploads, upload: Upload, original: Original, *, new
                     clock_drift_seconds=drift,
                     deadline_missed=_deadline_missed(meta, uploads.settings, now),
                     party_informed=meta.get("party_informed"),
+                    source_record_id=meta.get("source_record_id"),
+                    source_range=meta.get("source_range"),
                 ),
             )
         await audit.append(
