@@ -4,8 +4,11 @@ over real HTTP: a large upload interrupted and resumed from the server's offset.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -165,3 +168,119 @@ def test_tuspy_uploads_200_mib_interrupted_and_resumed(platform: Platform, tmp_p
     stored = [p for p in (platform.data_dir / "objects" / "objects").rglob("*") if p.is_file()]
     assert len(stored) == 1
     assert hashlib.sha256(stored[0].read_bytes()).hexdigest() == receipt["sha256"]
+
+
+def run_upload(
+    platform: Platform, *args: str, state_dir: Path, credentials: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    token = platform.officer["Authorization"].split(" ", 1)[1]
+    auth = credentials if credentials is not None else ["--token", token]
+    return subprocess.run(
+        [CLI, "upload", *args, "--server", platform.base, "--state-dir", str(state_dir), *auth],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+@pytest.mark.req("D-14b")
+def test_the_uploader_sends_a_folder_and_wipes_only_what_its_receipts_clear(
+    platform: Platform, tmp_path: Path
+) -> None:
+    device_id = issued_device(platform, "BC-CLI-1")
+    folder = tmp_path / "采集站"
+    folder.mkdir()
+    files = {"现场执法 第1段.mp4": os.urandom(3 * MIB + 5), "询问笔录.jpg": os.urandom(200_000)}
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+
+    result = run_upload(
+        platform,
+        str(folder),
+        "--device",
+        device_id,
+        "--officer",
+        "officer-7",
+        "--wipe",
+        state_dir=tmp_path / "state",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name, content in files.items():
+        assert name in result.stdout
+        assert hashlib.sha256(content).hexdigest() in result.stdout
+        assert not (folder / name).exists()  # wiped, because the receipt said so
+    assert result.stdout.count("是 yes") == 4  # safe to wipe, and wiped, for both
+
+
+def test_the_uploader_resumes_after_being_killed(platform: Platform, tmp_path: Path) -> None:
+    device_id = issued_device(platform, "BC-CLI-2")
+    source = tmp_path / "long.mp4"
+    source.write_bytes(os.urandom(48 * MIB))
+    state = tmp_path / "state"
+    token = platform.officer["Authorization"].split(" ", 1)[1]
+    command = [
+        CLI, "upload", str(source), "--device", device_id, "--officer", "officer-7",
+        "--server", platform.base, "--state-dir", str(state), "--token", token,
+    ]  # fmt: skip
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # until the server holds part of the file
+            urls = (
+                list(json.loads((state / "uploads.json").read_text()).values())
+                if (state / "uploads.json").exists()
+                else []
+            )
+            if urls and server_offset(urls[0], platform.officer) >= 8 * MIB:
+                break
+            assert time.monotonic() < deadline, "the upload never got going"
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(timeout=30)
+    offset_at_kill = server_offset(urls[0], platform.officer)
+    assert 0 < offset_at_kill < 48 * MIB
+
+    second = run_upload(
+        platform, str(source), "--device", device_id, "--officer", "officer-7", state_dir=state
+    )
+
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert hashlib.sha256(source.read_bytes()).hexdigest() in second.stdout
+    assert server_offset(urls[0], platform.officer) == 48 * MIB  # the same upload, finished
+    assert json.loads((state / "uploads.json").read_text()) == {}
+
+
+def test_a_docking_station_uploads_with_its_client_credentials(
+    platform: Platform, tmp_path: Path
+) -> None:
+    device_id = issued_device(platform, "BC-CLI-3")
+    station = httpx.post(
+        f"{platform.base}/api/v1/docking-stations",
+        json={"name": "一科采集站", "serial_number": "DS-CLI", "section": "JC1"},
+        headers=platform.office,
+    ).json()
+    creds = httpx.post(
+        f"{platform.base}/api/v1/docking-stations/{station['id']}/credentials",
+        headers=platform.office,
+    ).json()
+    source = tmp_path / "录音.mp3"
+    source.write_bytes(os.urandom(100_000))
+
+    result = run_upload(
+        platform,
+        str(source),
+        "--device",
+        device_id,
+        "--officer",
+        "officer-7",
+        state_dir=tmp_path / "state",
+        credentials=["--client-id", creds["client_id"], "--client-secret", creds["client_secret"]],
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert hashlib.sha256(source.read_bytes()).hexdigest() in result.stdout
+    assert source.exists()  # not wiped without --wipe

@@ -148,5 +148,98 @@ def verify_audit(data_dir: DataDir = None) -> None:
     raise typer.Exit(1 if broken else 0)
 
 
+@app.command()
+def upload(
+    paths: Annotated[list[Path], typer.Argument(help="Files, or directories to upload whole.")],
+    device: Annotated[str, typer.Option(help="The device the recordings come from.")],
+    officer: Annotated[str, typer.Option(help="The officer the device is issued to.")],
+    activity: Annotated[str | None, typer.Option(help="The enforcement activity.")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="video, audio, photo, scan or document (default: by type).")
+    ] = None,
+    server: Annotated[str, typer.Option(help="The gateway's URL.")] = "http://127.0.0.1:8000",
+    token: Annotated[str | None, typer.Option(envvar="QC_TOKEN", help="A bearer token.")] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="A device's or docking station's client id.")
+    ] = None,
+    client_secret: Annotated[
+        str | None, typer.Option(envvar="QC_CLIENT_SECRET", help="Its client secret.")
+    ] = None,
+    wipe: Annotated[
+        bool, typer.Option(help="Delete each file once its receipt says it is safe to.")
+    ] = False,
+    state_dir: Annotated[
+        Path | None, typer.Option(help="Where unfinished uploads are remembered.")
+    ] = None,
+) -> None:
+    """Upload recordings (tus), resumable across restarts; print each file's receipt."""
+    # Imported here: the tus client pulls in requests and aiohttp, which no other command needs.
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    from rich.table import Table
+
+    from quancheng.common.uploader import (
+        Credentials,
+        Uploader,
+        UploadError,
+        default_state_dir,
+        files_of,
+    )
+
+    console = Console()
+    try:
+        files = files_of(paths)
+    except UploadError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    credentials = Credentials(
+        server.rstrip("/"), token=token, client_id=client_id, client_secret=client_secret
+    )
+    sizes = {f.resolve(): f.stat().st_size for f in files}
+    receipts = []
+    failures = []
+    with Progress(
+        "{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=console
+    ) as bars:
+        total = bars.add_task("合计 total", total=sum(sizes.values()))
+        tasks = {path: bars.add_task(path.name, total=size) for path, size in sizes.items()}
+        done = dict.fromkeys(sizes, 0)
+
+        def progress(path: Path, offset: int, size: int) -> None:
+            bars.update(tasks[path], completed=offset)
+            done[path] = offset
+            bars.update(total, completed=sum(done.values()))
+
+        uploader = Uploader(
+            credentials,
+            device_id=device,
+            officer_id=officer,
+            activity_id=activity,
+            kind=kind,
+            state_dir=state_dir or default_state_dir(),
+            progress=progress,
+        )
+        for path in sizes:
+            try:
+                receipts.append(uploader.upload(path, wipe=wipe))
+            except UploadError as exc:
+                failures.append(str(exc))
+    table = Table(title="上传回执 receipts")
+    for column in ("文件 file", "记录 record", "SHA-256", "可清除 safe to wipe", "已清除 wiped"):
+        table.add_column(column)
+    for receipt in receipts:
+        table.add_row(
+            receipt.path.name,
+            receipt.record_id or "-",
+            receipt.sha256 or "-",
+            "是 yes" if receipt.safe_to_wipe else "否 no",
+            "是 yes" if receipt.wiped else "否 no",
+        )
+    console.print(table)
+    for failure in failures:
+        console.print(f"[red]未完成 failed: {failure}[/red]")
+    raise typer.Exit(1 if failures else 0)
+
+
 def main() -> None:
     app()
