@@ -81,6 +81,7 @@ async def stored(settings: Settings) -> tuple[list[AuditEntry], list[OutboxMessa
 
 
 @pytest.mark.req("A-2a")
+@pytest.mark.req("D-2")
 @pytest.mark.parametrize(
     ("kind", "label"),
     [

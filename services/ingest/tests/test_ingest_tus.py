@@ -487,3 +487,48 @@ async def test_a_derived_item_must_name_a_stored_source_and_its_range(
 
     assert response.status_code == 400, response.text
     assert (response.json()["error"], response.json()["key"]) == ("invalid_metadata", key)
+
+
+async def ingested_event(officer: Officer, url: str) -> dict[str, Any]:
+    record_id = (await officer.receipt(url))["record_id"]
+    _, outbox = await ingest_rows(officer.settings)
+    events = [json.loads(m.payload) for m in outbox if m.event_type == "recording.ingested"]
+    event: dict[str, Any] = next(e for e in events if e["record_id"] == record_id)
+    return event
+
+
+@pytest.mark.req("A-11")
+@pytest.mark.req("D-14a")
+@pytest.mark.parametrize(
+    ("hours_ago", "returned_hours_ago", "missed"),
+    [(2, None, False), (30, None, True), (50, 3, False), (50, 25, True)],
+    ids=["in-time", "late", "remote-work-in-time", "remote-work-late"],
+)
+async def test_the_24_hour_deadline_runs_from_the_work_or_the_return(
+    officer: Officer, hours_ago: int, returned_hours_ago: int | None, missed: bool
+) -> None:
+    now = datetime.now(UTC)
+    meta = officer.meta(
+        captured_at=(now - timedelta(hours=hours_ago)).isoformat(),
+        returned_at=(
+            (now - timedelta(hours=returned_hours_ago)).isoformat()
+            if returned_hours_ago is not None
+            else None
+        ),
+    )
+
+    event = await ingested_event(officer, await officer.upload(os.urandom(1000), meta=meta))
+
+    assert event["deadline_missed"] is missed
+
+
+@pytest.mark.req("A-8")
+async def test_the_device_clock_drift_is_measured_at_upload(officer: Officer) -> None:
+    ahead = datetime.now(UTC) + timedelta(seconds=95)
+    meta = officer.meta(device_clock=ahead.isoformat(), party_informed="是")
+
+    event = await ingested_event(officer, await officer.upload(b"clocked", meta=meta))
+
+    assert 90 <= event["clock_drift_seconds"] <= 100
+    assert event["party_informed"] is True
+    assert (event["officer_id"], event["section"], event["kind"]) == ("officer-7", "JC1", "video")

@@ -257,8 +257,14 @@ class _Writer:
         self._in_flight = asyncio.create_task(self._store_part(multipart_id, number, data))
 
     async def _store_part(self, multipart_id: str, number: int, data: bytes) -> None:
-        await to_thread.run_sync(self.hash.update, data)
-        info = await self._store.upload_part(self._upload.object_key, multipart_id, number, data)
+        # Hashing and storing run on two threads at once (both release the GIL).
+        hashing = asyncio.create_task(to_thread.run_sync(self.hash.update, data))
+        try:
+            info = await self._store.upload_part(
+                self._upload.object_key, multipart_id, number, data
+            )
+        finally:
+            await hashing
         self.parts.append({"n": info.part_number, "etag": info.etag, "size": info.size})
 
 
