@@ -3,6 +3,7 @@ how it backs off when the server is away (uploads themselves: tests/test_tus_cli
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,13 @@ def test_the_state_file_remembers_and_forgets(tmp_path: Path) -> None:
     state.set_item("a", "http://x/files/1")
     state.set_item("b", "http://x/files/2")
     state.remove_item("a")
+    state.set_item("c", None)  # what tuspy does when it finds nothing stored
 
     again = StateFile(tmp_path / "state" / "uploads.json")  # as after a restart
     assert (again.get_item("a"), again.get_item("b")) == (None, "http://x/files/2")
+    assert json.loads((tmp_path / "state" / "uploads.json").read_text()) == {
+        "b": "http://x/files/2"
+    }
 
 
 def test_folders_are_walked_in_order_and_hidden_files_skipped(tmp_path: Path) -> None:

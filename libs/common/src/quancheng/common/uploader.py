@@ -110,7 +110,10 @@ class StateFile(Storage):
     def get_item(self, key: str) -> str | None:
         return self._read().get(key)
 
-    def set_item(self, key: str, url: str) -> None:
+    def set_item(self, key: str, url: str | None) -> None:
+        if url is None:  # tuspy "sets" what it found, nothing included, when it starts
+            self.remove_item(key)
+            return
         self._write({**self._read(), key: url})
 
     def remove_item(self, key: str) -> None:
