@@ -45,11 +45,31 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _new_client(kind: ClientKind, by: str) -> tuple[UploadClient, str]:
+async def _issue(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    device: Device | None = None,
+    station: DockingStation | None = None,
+) -> tuple[UploadClient, str]:
+    """New credentials of a device or a station: the client, and its secret (shown once)."""
     # 256 random bits: a fast hash is enough to keep it, there is nothing to brute-force.
     secret = secrets.token_urlsafe(32)
     client = UploadClient(
-        kind=kind, secret_sha256=_hash(secret), created_by=by, created_at=utcnow()
+        kind=ClientKind.DEVICE if device is not None else ClientKind.DOCKING_STATION,
+        device_id=device.id if device is not None else None,
+        station_id=station.id if station is not None else None,
+        secret_sha256=_hash(secret),
+        created_by=principal.subject,
+        created_at=utcnow(),
+    )
+    await UploadClientRepository(session).save(client)
+    await audit.append(
+        session,
+        actor=principal.subject,
+        action="credentials.issue",
+        target=f"device:{device.id}" if device is not None else f"station:{client.station_id}",
+        detail={"client_id": str(client.id)},
     )
     return client, secret
 
@@ -76,17 +96,7 @@ async def issue_device_credentials(
             f"a device that is {device.status.value} gets no upload credentials",
             f"设备状态为“{device.status.label}”，不能发放上传凭据",
         )
-    client, secret = _new_client(ClientKind.DEVICE, principal.subject)
-    client.device_id = device.id
-    await UploadClientRepository(session).save(client)
-    await audit.append(
-        session,
-        actor=principal.subject,
-        action="credentials.issue",
-        target=f"device:{device.id}",
-        detail={"client_id": str(client.id)},
-    )
-    return client, secret
+    return await _issue(session, principal, device=device)
 
 
 async def device_clients(
@@ -156,17 +166,7 @@ async def issue_station_credentials(
             "a switched-off docking station gets no upload credentials",
             "采集站已停用，不能发放上传凭据",
         )
-    client, secret = _new_client(ClientKind.DOCKING_STATION, principal.subject)
-    client.station_id = station.id
-    await UploadClientRepository(session).save(client)
-    await audit.append(
-        session,
-        actor=principal.subject,
-        action="credentials.issue",
-        target=f"station:{station.id}",
-        detail={"client_id": str(client.id)},
-    )
-    return client, secret
+    return await _issue(session, principal, station=station)
 
 
 async def deactivate_station(

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,6 +79,16 @@ class Uploads:
 
 def _not_found(upload_id: str) -> ApiError:
     return tus.tus_error(404, "upload_not_found", f"no upload {upload_id}", "未找到该上传")
+
+
+@asynccontextmanager
+async def _holding(uploads: Uploads, name: str) -> AsyncIterator[None]:
+    """Hold a lock for the block; 423 at once if another request holds it."""
+    try:
+        async with uploads.locks.hold(name):
+            yield
+    except LockHeldError:
+        raise _locked() from None
 
 
 def _locked() -> ApiError:
@@ -279,11 +290,8 @@ async def receive(
     body: AsyncIterator[bytes],
 ) -> Upload:
     """A PATCH (or the body of a creation-with-upload): bytes at ``offset``."""
-    try:
-        async with uploads.locks.hold(f"upload:{upload_id}"):
-            return await _receive(uploads, principal, upload_id, offset, length, checksum, body)
-    except LockHeldError:
-        raise _locked() from None
+    async with _holding(uploads, f"upload:{upload_id}"):
+        return await _receive(uploads, principal, upload_id, offset, length, checksum, body)
 
 
 async def _receive(
@@ -422,50 +430,44 @@ async def _last_bytes(uploads: Uploads, upload: Upload, sha256: str) -> Upload:
 
 
 async def _finish_locked(uploads: Uploads, upload_id: str) -> Upload:
-    try:
-        async with uploads.locks.hold(f"upload:{upload_id}"):
-            async with session_scope(uploads.db) as session:
-                upload = await UploadRepository(session).get(upload_id)
-            if upload is None:
-                raise _not_found(upload_id)
-            if upload.status is not UploadStatus.FINISHING:
-                return upload
-            return await _finish(uploads, upload)
-    except LockHeldError:
-        raise _locked() from None
+    async with _holding(uploads, f"upload:{upload_id}"):
+        async with session_scope(uploads.db) as session:
+            upload = await UploadRepository(session).get(upload_id)
+        if upload is None:
+            raise _not_found(upload_id)
+        if upload.status is not UploadStatus.FINISHING:
+            return upload
+        return await _finish(uploads, upload)
 
 
 async def _finish(uploads: Uploads, upload: Upload) -> Upload:
     """FINISHING → COMPLETE: the object completed (once), the original recorded (once)."""
     if upload.sha256 is None or upload.length is None:
         raise RuntimeError(f"upload {upload.id} is finishing without its hash or length")
-    try:
-        async with uploads.locks.hold(f"content:{upload.device_id}:{upload.sha256}"):
-            async with session_scope(uploads.db) as session:
-                same = await OriginalRepository(session).of_content(upload.device_id, upload.sha256)
-            if same is not None and same.upload_id != upload.id:
-                # The same bytes from the same device are already an original: one record.
-                await _abort_multipart(uploads, upload)
-                return await _complete(uploads, upload, same, new=False)
-            info = await _store_object(uploads, upload)
-            if info.size != upload.length:
-                raise ApiError(
-                    500,
-                    "stored_size_differs",
-                    f"the stored object has {info.size} bytes, not {upload.length}",
-                    "存储的对象大小与上传长度不符",
-                )
-            original = same or Original(
-                upload_id=upload.id,
-                device_id=upload.device_id,
-                sha256=upload.sha256,
-                size=info.size,
-                object_key=upload.object_key,
-                stored_at=utcnow(),
+    async with _holding(uploads, f"content:{upload.device_id}:{upload.sha256}"):
+        async with session_scope(uploads.db) as session:
+            same = await OriginalRepository(session).of_content(upload.device_id, upload.sha256)
+        if same is not None and same.upload_id != upload.id:
+            # The same bytes from the same device are already an original: one record.
+            await _abort_multipart(uploads, upload)
+            return await _complete(uploads, upload, same, new=False)
+        info = await _store_object(uploads, upload)
+        if info.size != upload.length:
+            raise ApiError(
+                500,
+                "stored_size_differs",
+                f"the stored object has {info.size} bytes, not {upload.length}",
+                "存储的对象大小与上传长度不符",
             )
-            return await _complete(uploads, upload, original, new=same is None)
-    except LockHeldError:
-        raise _locked() from None
+        original = same or Original(
+            upload_id=upload.id,
+            device_id=upload.device_id,
+            sha256=upload.sha256,
+            size=info.size,
+            object_key=upload.object_key,
+            stored_at=utcnow(),
+        )
+        return await _complete(uploads, upload, original, new=same is None)
 
 
 async def _store_object(uploads: Uploads, upload: Upload) -> ObjectInfo:
@@ -548,21 +550,18 @@ async def _abort_multipart(uploads: Uploads, upload: Upload) -> None:
 
 async def terminate(uploads: Uploads, principal: Principal, upload_id: str) -> None:
     """tus termination, for unfinished uploads only: an original can never be deleted here."""
-    try:
-        async with uploads.locks.hold(f"upload:{upload_id}"):
-            upload = await _load(uploads, principal, upload_id)
-            if upload.status in (UploadStatus.FINISHING, UploadStatus.COMPLETE):
-                raise tus.tus_error(
-                    403,
-                    "original_is_permanent",
-                    "a finished upload is a stored original and cannot be deleted",
-                    "已完成的上传是原始记录，不能删除",
-                )
-            if upload.status is not UploadStatus.RECEIVING:
-                raise _gone(upload)
-            await _end_unfinished(uploads, upload, UploadStatus.TERMINATED, principal.subject)
-    except LockHeldError:
-        raise _locked() from None
+    async with _holding(uploads, f"upload:{upload_id}"):
+        upload = await _load(uploads, principal, upload_id)
+        if upload.status in (UploadStatus.FINISHING, UploadStatus.COMPLETE):
+            raise tus.tus_error(
+                403,
+                "original_is_permanent",
+                "a finished upload is a stored original and cannot be deleted",
+                "已完成的上传是原始记录，不能删除",
+            )
+        if upload.status is not UploadStatus.RECEIVING:
+            raise _gone(upload)
+        await _end_unfinished(uploads, upload, UploadStatus.TERMINATED, principal.subject)
 
 
 async def _end_unfinished(
