@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from uuid import UUID, uuid4
 
 import anyio
@@ -192,8 +192,31 @@ async def test_a_malformed_message_becomes_a_dead_letter_with_its_reason(
         letters = (await session.exec(select(DeadLetter))).all()
     assert len(letters) == 1
     assert reason in letters[0].reason
-    assert (letters[0].consumer, letters[0].topic) == (SERVICE_NAME, "quancheng.device.issued")
+    assert (letters[0].consumer, letters[0].topic) == (SERVICE_NAME, "quancheng.device")
     assert letters[0].payload == message.value.decode(errors="replace")
     device = await known(db, device_id)
     assert device is not None
     assert device.officer_id is None
+
+
+class _RecordingBus:
+    def __init__(self) -> None:
+        self.subscriptions: dict[str, Sequence[str]] = {}
+
+    def subscribe(self, group: str, topics: Sequence[str], handler: object) -> None:
+        self.subscriptions[group] = topics
+
+
+def test_a_devices_whole_life_cycle_comes_on_one_topic_so_it_stays_in_order(
+    db: Database,
+) -> None:
+    """Kafka orders a key's messages only within one topic: were registration, stocking and
+    issue told on three topics, ingest could apply the issue before the stocking, which clears
+    the holder, and refuse the officer's uploads for good."""
+    consumers = Consumers(SERVICE_NAME, db)
+    register(consumers)
+    bus = _RecordingBus()
+
+    consumers.attach(bus)  # type: ignore[arg-type]
+
+    assert bus.subscriptions == {SERVICE_NAME: ["quancheng.device"]}

@@ -62,6 +62,7 @@ class Consumers:
         self.name = name
         self._db = db
         self._handlers: dict[str, EventHandler[Any]] = {}
+        self._topics: set[str] = set()
         self._dead_letters: DeadLetters | None = None
         self._ready = asyncio.Event()
         self._ready_timeout = ready_timeout
@@ -72,12 +73,13 @@ class Consumers:
 
     def on(self, event_cls: type[E], handler: EventHandler[E]) -> None:
         self._handlers[event_cls.event_type] = cast(EventHandler[Any], handler)
+        self._topics.add(event_cls.topic())
 
     def attach(self, bus: EventBus) -> None:
         self._dead_letters = bus if isinstance(bus, DeadLetters) else None
         if self._handlers:
-            topics = [f"quancheng.{event_type}" for event_type in self._handlers]
-            bus.subscribe(self.name, topics, self.handle)
+            # Events of a shared topic that this service has no handler for are passed over.
+            bus.subscribe(self.name, sorted(self._topics), self.handle)
 
     def ready(self) -> None:
         """The service's database is up: deliveries may proceed."""

@@ -4,6 +4,10 @@ On the wire (Kafka or the in-process bus) an event travels as a :class:`~.bus.Me
 is ``quancheng.<event type>``, the key is the aggregate id (so one aggregate's events stay in
 order), and the headers carry the event id, type, version and the trace context.
 A change to a contract that is not backwards compatible gets a new ``version``.
+
+Events about one kind of aggregate that a consumer must apply in order share a topic (their
+``stream``): Kafka keeps order only within a partition of one topic, so a device's registration,
+stocking and issue, told on three topics, could arrive in any order.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ class Event(BaseModel):
     event_type: ClassVar[str]
     version: ClassVar[int] = 1
     aggregate_field: ClassVar[str]
+    # The topic's name below "quancheng.": the event type unless the event shares a stream.
+    stream: ClassVar[str | None] = None
 
     event_id: UUID = Field(default_factory=uuid4)
     occurred_at: datetime = Field(default_factory=utcnow)
@@ -35,7 +41,7 @@ class Event(BaseModel):
 
     @classmethod
     def topic(cls) -> str:
-        return f"quancheng.{cls.event_type}"
+        return f"quancheng.{cls.stream or cls.event_type}"
 
 
 class RecordingIngested(Event):
@@ -108,6 +114,7 @@ class EvidenceExported(Event):
 class DeviceRegistered(Event):
     event_type = "device.registered"
     aggregate_field = "device_id"
+    stream = "device"  # one topic for a device's whole life cycle, in order
 
     device_id: UUID
     serial_number: str
@@ -121,6 +128,7 @@ class DeviceRegistered(Event):
 class DeviceIssued(Event):
     event_type = "device.issued"
     aggregate_field = "device_id"
+    stream = "device"  # one topic for a device's whole life cycle, in order
 
     device_id: UUID
     officer_id: str
@@ -131,6 +139,7 @@ class DeviceIssued(Event):
 class DeviceReturned(Event):
     event_type = "device.returned"
     aggregate_field = "device_id"
+    stream = "device"  # one topic for a device's whole life cycle, in order
 
     device_id: UUID
     officer_id: str
@@ -143,6 +152,7 @@ class DeviceStatusChanged(Event):
 
     event_type = "device.status_changed"
     aggregate_field = "device_id"
+    stream = "device"  # one topic for a device's whole life cycle, in order
 
     device_id: UUID
     from_status: str
