@@ -532,3 +532,36 @@ async def test_the_device_clock_drift_is_measured_at_upload(officer: Officer) ->
     assert 90 <= event["clock_drift_seconds"] <= 100
     assert event["party_informed"] is True
     assert (event["officer_id"], event["section"], event["kind"]) == ("officer-7", "JC1", "video")
+
+
+async def test_bytes_lost_in_a_power_failure_end_the_upload_as_gone(officer: Officer) -> None:
+    data = os.urandom(3 * MIB)
+    url = await officer.new(len(data))
+    assert (await officer.patch(url, 0, data[:MIB])).status_code == 204
+    assert (await officer.patch(url, MIB, data[MIB : 2 * MIB])).status_code == 204
+    # The embedded platform's local store grows one staging file per upload; a power failure
+    # took bytes it had acknowledged but the operating system had not yet written to disk.
+    uploads, _ = await ingest_rows(officer.settings)
+    multipart_id = uploads[0].multipart_id
+    assert multipart_id is not None
+    staged = officer.settings.objects_root / "multipart" / multipart_id / "data"
+    assert staged.stat().st_size == 2 * MIB
+    os.truncate(staged, MIB + 1000)
+
+    response = await officer.patch(url, 2 * MIB, data[2 * MIB :])
+
+    assert response.status_code == 410, response.text
+    assert response.json()["error"] == "upload_rejected"
+    assert "the server lost this upload's latest bytes" in response.json()["message"]
+    assert (await officer.head(url)).status_code == 410
+    receipt = await officer.receipt(url)
+    assert (receipt["status"], receipt["safe_to_wipe"], receipt["record_id"]) == (
+        "rejected",
+        False,
+        None,
+    )
+    assert originals_stored(officer.settings) == 0
+    uploads, outbox = await ingest_rows(officer.settings)
+    assert [m for m in outbox if m.event_type == "recording.ingested"] == []
+    assert uploads[0].multipart_id is None
+    assert not (officer.settings.objects_root / "multipart" / multipart_id).exists()

@@ -1,6 +1,8 @@
 """Object storage: the write-once contract every adapter implements, and the local adapter."""
 
 from quancheng.common.storage.base import (
+    AppendableStore,
+    Appender,
     InvalidPartError,
     InvalidRangeError,
     NoSuchObjectError,
@@ -11,11 +13,14 @@ from quancheng.common.storage.base import (
     ObjectStore,
     ObjectStoreError,
     PartInfo,
+    StagingLostError,
     section_key,
 )
 from quancheng.common.storage.local import LocalObjectStore
 
 __all__ = [
+    "AppendableStore",
+    "Appender",
     "InvalidPartError",
     "InvalidRangeError",
     "LocalObjectStore",
@@ -27,5 +32,6 @@ __all__ = [
     "ObjectStore",
     "ObjectStoreError",
     "PartInfo",
+    "StagingLostError",
     "section_key",
 ]

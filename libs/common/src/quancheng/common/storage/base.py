@@ -10,7 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 def check_key(key: str) -> None:
@@ -72,6 +72,11 @@ class NoSuchUploadError(ObjectStoreError):
 
 class InvalidRangeError(ObjectStoreError):
     pass
+
+
+class StagingLostError(ObjectStoreError):
+    """An unfinished upload's staged bytes are shorter than was acknowledged (a power failure
+    took bytes the operating system had not yet written to disk)."""
 
 
 class InvalidPartError(ObjectStoreError):
@@ -138,4 +143,29 @@ class ObjectStore(Protocol):
 
     def close(self) -> None:
         """Release connections (the store is not used afterwards)."""
+        ...
+
+
+class Appender(Protocol):
+    """Writes an unfinished upload's bytes in order (blocking: run it in a worker thread)."""
+
+    def write(self, chunks: list[bytes]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class AppendableStore(Protocol):
+    """A store that keeps an unfinished upload as one growing file (the local store): bytes are
+    written where they belong and the file becomes the object without being copied. The upload
+    is begun with ``create_multipart`` and dropped with ``abort_multipart``."""
+
+    def open_append(self, key: str, upload_id: str, offset: int) -> Appender:
+        """Write from ``offset`` on; bytes already beyond it (never acknowledged) are dropped.
+        Blocking. Raises StagingLostError if fewer than ``offset`` bytes are staged."""
+        ...
+
+    async def complete_append(self, key: str, upload_id: str, size: int, etag: str) -> ObjectInfo:
+        """Make the ``size`` staged bytes the write-once object, on disk before it is visible;
+        ``etag`` is the caller's digest of them. ObjectExistsError if ``key`` is written."""
         ...

@@ -4,7 +4,8 @@ Layout under ``root``::
 
     objects/<key>                    the bytes, read-only (0o444)
     meta/<key>.json                  size, etag, retain_until, legal_hold, created_at
-    multipart/<upload_id>/           manifest.json (key, retain_until) and parts/00001 …
+    multipart/<upload_id>/           manifest.json (key, retain_until) and parts/00001 …,
+                                     or data: the one growing file of an appended upload
     tmp/                             files being written, moved or linked into place when complete
     lock                             held while a sidecar is read, checked and rewritten
 
@@ -41,12 +42,14 @@ from quancheng.common.storage.base import (
     ObjectLockedError,
     ObjectStoreError,
     PartInfo,
+    StagingLostError,
     check_aware,
     check_key,
     check_part_number,
 )
 
 CHUNK_SIZE = 1024 * 1024
+_IOV_MAX = 1024  # buffers per writev (Linux's limit)
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -94,6 +97,15 @@ class LocalObjectStore:
     async def abort_multipart(self, key: str, upload_id: str) -> None:
         check_key(key)
         await to_thread.run_sync(self._abort_multipart, key, upload_id)
+
+    def open_append(self, key: str, upload_id: str, offset: int) -> _FileAppender:
+        check_key(key)
+        staging, _ = self._upload(key, upload_id)
+        return _FileAppender(staging / "data", offset)
+
+    async def complete_append(self, key: str, upload_id: str, size: int, etag: str) -> ObjectInfo:
+        check_key(key)
+        return await to_thread.run_sync(self._complete_append, key, upload_id, size, etag)
 
     async def put(self, key: str, data: bytes, *, retain_until: datetime | None) -> ObjectInfo:
         check_key(key)
@@ -214,6 +226,31 @@ class LocalObjectStore:
         shutil.rmtree(staging)
         return info
 
+    def _complete_append(self, key: str, upload_id: str, size: int, etag: str) -> ObjectInfo:
+        staging, retain_until = self._upload(key, upload_id)
+        data = staging / "data"
+        if size == 0:
+            data.touch()
+        if _same_file(self._objects / key, data):
+            # Linked by an earlier call that died before it was done: finish its work.
+            if not self._meta_path(key).exists():
+                self._write_meta(self._describe(key, size, etag, retain_until))
+            info = self._head(key)
+        else:
+            try:
+                f = data.open("rb+")
+            except FileNotFoundError:
+                raise StagingLostError(f"upload {upload_id} has no staged bytes") from None
+            with f:
+                staged = os.fstat(f.fileno()).st_size
+                if staged != size:
+                    raise StagingLostError(f"upload {upload_id} has {staged} bytes, not {size}")
+                os.fchmod(f.fileno(), 0o444)
+                os.fsync(f.fileno())
+            info = self._claim(key, data, self._describe(key, size, etag, retain_until))
+        shutil.rmtree(staging)
+        return info
+
     def _abort_multipart(self, key: str, upload_id: str) -> None:
         staging, _ = self._upload(key, upload_id)
         shutil.rmtree(staging)
@@ -291,14 +328,8 @@ class LocalObjectStore:
         self, key: str, retain_until: datetime | None, write: Callable[[BinaryIO], str]
     ) -> ObjectInfo:
         """Write the object through ``write`` (which returns its etag) and claim ``key`` once."""
-        target = self._objects / key
-        if target.exists():
+        if (self._objects / key).exists():
             raise ObjectExistsError(f"{key!r} is already written")
-        try:
-            _mkdirs(target.parent)
-            _mkdirs(self._meta_path(key).parent)
-        except (FileExistsError, NotADirectoryError):
-            raise ObjectExistsError(f"{key!r} collides with a key already written") from None
         _mkdirs(self._tmp)
         tmp = self._tmp / uuid.uuid4().hex
         try:
@@ -309,15 +340,14 @@ class LocalObjectStore:
                 # Same inode as the final link, so the object is never writable once visible.
                 os.fchmod(out.fileno(), 0o444)
                 os.fsync(out.fileno())
-            try:
-                os.link(tmp, target)
-            except FileExistsError:
-                raise ObjectExistsError(f"{key!r} is already written") from None
+            return self._claim(key, tmp, self._describe(key, size, etag, retain_until))
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(target.parent)
-        # The link is the write-once claim, so only its winner writes the sidecar, after it.
-        info = ObjectInfo(
+
+    def _describe(
+        self, key: str, size: int, etag: str, retain_until: datetime | None
+    ) -> ObjectInfo:
+        return ObjectInfo(
             key=key,
             size=size,
             etag=etag,
@@ -325,6 +355,21 @@ class LocalObjectStore:
             legal_hold=False,
             created_at=self._clock(),
         )
+
+    def _claim(self, key: str, written: Path, info: ObjectInfo) -> ObjectInfo:
+        """Link the finished, read-only, synced file ``written`` at ``key``, once."""
+        target = self._objects / key
+        try:
+            _mkdirs(target.parent)
+            _mkdirs(self._meta_path(key).parent)
+        except (FileExistsError, NotADirectoryError):
+            raise ObjectExistsError(f"{key!r} collides with a key already written") from None
+        try:
+            os.link(written, target)
+        except FileExistsError:
+            raise ObjectExistsError(f"{key!r} is already written") from None
+        _fsync_dir(target.parent)
+        # The link is the write-once claim, so only its winner writes the sidecar, after it.
         self._write_meta(info)
         return info
 
@@ -374,6 +419,44 @@ class LocalObjectStore:
         with (self._root / "lock").open("ab") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
             yield
+
+
+class _FileAppender:
+    """Writes an appended upload's bytes into its staging file. The caller's per-upload lock
+    ensures a single writer; the operating system has the bytes when ``write`` returns (they
+    survive the process, and ``complete_append`` puts them on disk before they count)."""
+
+    def __init__(self, path: Path, offset: int) -> None:
+        try:
+            self._fd = os.open(path, os.O_WRONLY | (os.O_CREAT if offset == 0 else 0), 0o600)
+        except FileNotFoundError:
+            raise StagingLostError(f"{path.parent.name} has no staged bytes") from None
+        staged = os.fstat(self._fd).st_size
+        if staged < offset:
+            os.close(self._fd)
+            raise StagingLostError(f"{path.parent.name} has {staged} bytes staged, not {offset}")
+        if staged > offset:
+            os.ftruncate(self._fd, offset)  # from a request that died before it was committed
+        os.lseek(self._fd, offset, os.SEEK_SET)
+
+    def write(self, chunks: list[bytes]) -> None:
+        views = [memoryview(chunk) for chunk in chunks]
+        while views:
+            done = os.writev(self._fd, views[:_IOV_MAX])
+            while views and done >= len(views[0]):
+                done -= len(views.pop(0))
+            if views:
+                views[0] = views[0][done:]
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except FileNotFoundError:
+        return False
 
 
 def _format_time(when: datetime | None) -> str | None:

@@ -68,4 +68,4 @@ def running(
             os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     assert process.returncode in exit_codes, output
-    assert "Application shutdown complete." in output, output
+    assert '"message": "shutdown complete"' in output, output

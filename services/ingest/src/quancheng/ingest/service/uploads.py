@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from uuid import uuid4
 
 from anyio import to_thread
@@ -40,11 +40,14 @@ from quancheng.common.hashing import ResumableSha256
 from quancheng.common.locks import LockHeldError, Locks
 from quancheng.common.settings import IngestSettings
 from quancheng.common.storage import (
+    AppendableStore,
+    Appender,
     NoSuchUploadError,
     ObjectExistsError,
     ObjectInfo,
     ObjectStore,
     PartInfo,
+    StagingLostError,
     section_key,
 )
 from quancheng.ingest import tus
@@ -210,8 +213,9 @@ async def current(uploads: Uploads, principal: Principal, upload_id: str) -> Upl
     return upload
 
 
-class _Writer:
-    """Turns a request's bytes into parts; what is too short for a part stays as the tail.
+class _PartWriter:
+    """For stores that take multipart parts (S3): turns a request's bytes into parts; what is too
+    short for a part stays as the tail.
 
     A part is hashed and stored in the background while the next bytes arrive (one part in
     flight at most, so memory stays at about two parts). The running SHA-256 covers exactly the
@@ -258,7 +262,8 @@ class _Writer:
                 await task
 
     async def _part(self, size: int) -> None:
-        data = bytes(self.buffer[:size])
+        with memoryview(self.buffer) as view:
+            data = bytes(view[:size])
         del self.buffer[:size]
         multipart_id = self._upload.multipart_id
         if multipart_id is None:
@@ -277,6 +282,87 @@ class _Writer:
         finally:
             await hashing
         self.parts.append({"n": info.part_number, "etag": info.etag, "size": info.size})
+
+
+class _AppendWriter:
+    """For stores that grow one file per upload (the local store): a request's bytes go to the
+    file as they arrive, in batches; each batch is hashed and written on two worker threads at
+    once while the event loop receives the next (one batch in flight, so memory stays at two
+    batches)."""
+
+    BATCH = 2 * MIB
+
+    def __init__(self, store: AppendableStore, upload: Upload) -> None:
+        self._store = store
+        self._upload = upload
+        self.hash = ResumableSha256(upload.sha256_state)
+        self.received = 0
+        self.parts: list[dict[str, Any]] = []
+        self.buffer = b""  # nothing ever waits: every byte is in the file
+        self._batch: list[bytes] = []
+        self._batch_size = 0
+        self._appender: Appender | None = None
+        self._in_flight: asyncio.Task[None] | None = None
+
+    async def feed(self, chunk: bytes) -> None:
+        self._batch.append(chunk)
+        self._batch_size += len(chunk)
+        self.received += len(chunk)
+        if self._batch_size >= self.BATCH:
+            await self._send()
+
+    async def settle(self, *, last: bool) -> None:
+        if self._batch:
+            await self._send()
+        await self.drain()
+        self._close()
+
+    async def drain(self) -> None:
+        task, self._in_flight = self._in_flight, None
+        if task is not None:
+            await task
+
+    async def abandon(self) -> None:
+        """Let the batch in flight end (a thread can't be stopped); the bytes are not counted,
+        and the next request writes over them."""
+        with contextlib.suppress(Exception):
+            await self.drain()
+        self._close()
+
+    async def _send(self) -> None:
+        batch, self._batch, self._batch_size = self._batch, [], 0
+        await self.drain()
+        self._in_flight = asyncio.create_task(self._hash_and_write(batch))
+
+    async def _hash_and_write(self, batch: list[bytes]) -> None:
+        if self._appender is None:
+            upload = self._upload
+            if upload.multipart_id is None:
+                raise NoSuchUploadError(upload.id)
+            self._appender = await to_thread.run_sync(
+                self._store.open_append, upload.object_key, upload.multipart_id, upload.offset
+            )
+        # Both release the GIL, so they run side by side.
+        hashing = asyncio.create_task(to_thread.run_sync(self._hash, batch))
+        try:
+            await to_thread.run_sync(self._appender.write, batch)
+        finally:
+            await hashing
+
+    def _hash(self, batch: list[bytes]) -> None:
+        for chunk in batch:
+            self.hash.update(chunk)
+
+    def _close(self) -> None:
+        appender, self._appender = self._appender, None
+        if appender is not None:
+            appender.close()
+
+
+def _writer(uploads: Uploads, upload: Upload) -> _PartWriter | _AppendWriter:
+    if isinstance(uploads.store, AppendableStore):
+        return _AppendWriter(uploads.store, upload)
+    return _PartWriter(uploads, upload)
 
 
 async def receive(
@@ -337,7 +423,7 @@ async def _receive(
         _check_size(uploads, length)
         upload.length = length
     limit = upload.length if upload.length is not None else uploads.max_size
-    writer = _Writer(uploads, upload)
+    writer = _writer(uploads, upload)
     try:
         return await _take_body(uploads, upload, writer, limit, checksum, body)
     finally:
@@ -347,11 +433,40 @@ async def _receive(
 async def _take_body(
     uploads: Uploads,
     upload: Upload,
-    writer: _Writer,
+    writer: _PartWriter | _AppendWriter,
     limit: int,
     checksum: tuple[str, bytes] | None,
     body: AsyncIterator[bytes],
 ) -> Upload:
+    try:
+        new_offset = await _store_body(upload, writer, limit, checksum, body)
+    except NoSuchUploadError:
+        raise _gone(upload) from None
+    except StagingLostError:
+        await _lose(uploads, upload)
+    if new_offset is None:
+        return upload
+    last = upload.length is not None and new_offset == upload.length
+    upload.offset = new_offset
+    upload.parts = writer.parts
+    upload.tail = bytes(writer.buffer)
+    upload.sha256_state = writer.hash.state()
+    upload.expires_at = utcnow() + uploads.expiry
+    if not last:
+        async with session_scope(uploads.db) as session:
+            await UploadRepository(session).save(upload)
+        return upload
+    return await _last_bytes(uploads, upload, writer.hash.hexdigest())
+
+
+async def _store_body(
+    upload: Upload,
+    writer: _PartWriter | _AppendWriter,
+    limit: int,
+    checksum: tuple[str, bytes] | None,
+    body: AsyncIterator[bytes],
+) -> int | None:
+    """Stream the body into the writer; the new offset, or None if nothing is to be kept."""
     verifier = hashlib.new(checksum[0]) if checksum else None
     complete_body = True
     try:
@@ -368,11 +483,9 @@ async def _take_body(
             await writer.feed(chunk)
     except ClientGoneError:
         complete_body = False  # keep what came, unless a checksum was to vouch for it
-    except NoSuchUploadError:
-        raise _gone(upload) from None
     if checksum is not None and verifier is not None:
         if not complete_body:
-            return upload  # an unverifiable fragment: nothing is kept
+            return None  # an unverifiable fragment: nothing is kept
         if verifier.digest() != checksum[1]:
             raise tus.tus_error(
                 tus.CHECKSUM_MISMATCH,
@@ -382,21 +495,8 @@ async def _take_body(
                 f"数据的 {checksum[0]} 校验值与 Upload-Checksum 不符，本次数据已丢弃",
             )
     new_offset = upload.offset + writer.received
-    last = upload.length is not None and new_offset == upload.length
-    try:
-        await writer.settle(last=last)
-    except NoSuchUploadError:
-        raise _gone(upload) from None
-    upload.offset = new_offset
-    upload.parts = writer.parts
-    upload.tail = bytes(writer.buffer)
-    upload.sha256_state = writer.hash.state()
-    upload.expires_at = utcnow() + uploads.expiry
-    if not last:
-        async with session_scope(uploads.db) as session:
-            await UploadRepository(session).save(upload)
-        return upload
-    return await _last_bytes(uploads, upload, writer.hash.hexdigest())
+    await writer.settle(last=upload.length is not None and new_offset == upload.length)
+    return new_offset
 
 
 async def _last_bytes(uploads: Uploads, upload: Upload, sha256: str) -> Upload:
@@ -451,7 +551,10 @@ async def _finish(uploads: Uploads, upload: Upload) -> Upload:
             # The same bytes from the same device are already an original: one record.
             await _abort_multipart(uploads, upload)
             return await _complete(uploads, upload, same, new=False)
-        info = await _store_object(uploads, upload)
+        try:
+            info = await _store_object(uploads, upload, upload.length, upload.sha256)
+        except StagingLostError:
+            await _lose(uploads, upload)
         if info.size != upload.length:
             raise ApiError(
                 500,
@@ -470,16 +573,33 @@ async def _finish(uploads: Uploads, upload: Upload) -> Upload:
         return await _complete(uploads, upload, original, new=same is None)
 
 
-async def _store_object(uploads: Uploads, upload: Upload) -> ObjectInfo:
-    """Complete the multipart upload, or find it completed by a request that died after."""
+async def _lose(uploads: Uploads, upload: Upload) -> NoReturn:
+    """The store has fewer bytes than were acknowledged: say so rather than keep a wrong file."""
+    await _end_unfinished(
+        uploads,
+        upload,
+        UploadStatus.REJECTED,
+        "ingest",
+        reason="the server lost this upload's latest bytes (a power failure); upload it again",
+    )
+    raise _gone(upload)
+
+
+async def _store_object(uploads: Uploads, upload: Upload, length: int, sha256: str) -> ObjectInfo:
+    """Complete the upload in the store, or find it completed by a request that died after."""
     store = uploads.store
     parts = [PartInfo(p["n"], p["etag"], p["size"]) for p in upload.parts]
     try:
-        if not parts:  # an empty file: no multipart upload can hold it
+        if not parts and not isinstance(store, AppendableStore):
+            # An empty file: no multipart upload can hold it.
             await _abort_multipart(uploads, upload)
             return await store.put(upload.object_key, b"", retain_until=None)
         if upload.multipart_id is None:
             return await store.head(upload.object_key)
+        if isinstance(store, AppendableStore):
+            return await store.complete_append(
+                upload.object_key, upload.multipart_id, length, sha256
+            )
         return await store.complete_multipart(upload.object_key, upload.multipart_id, parts)
     except (NoSuchUploadError, ObjectExistsError):
         return await store.head(upload.object_key)
@@ -565,10 +685,11 @@ async def terminate(uploads: Uploads, principal: Principal, upload_id: str) -> N
 
 
 async def _end_unfinished(
-    uploads: Uploads, upload: Upload, status: UploadStatus, actor: str
+    uploads: Uploads, upload: Upload, status: UploadStatus, actor: str, reason: str | None = None
 ) -> None:
     await _abort_multipart(uploads, upload)
     upload.status = status
+    upload.rejection = reason
     upload.tail = b""
     upload.finished_at = utcnow()
     async with session_scope(uploads.db) as session:
