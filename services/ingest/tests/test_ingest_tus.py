@@ -565,3 +565,50 @@ async def test_bytes_lost_in_a_power_failure_end_the_upload_as_gone(officer: Off
     assert [m for m in outbox if m.event_type == "recording.ingested"] == []
     assert uploads[0].multipart_id is None
     assert not (officer.settings.objects_root / "multipart" / multipart_id).exists()
+
+
+@pytest.mark.req("D-14b")
+async def test_the_last_patch_is_answered_first_and_a_lost_finish_is_done_by_the_receipt(
+    officer: Officer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if the process died right after answering the last PATCH: nothing finishes it.
+    monkeypatch.setattr(Uploads, "finish_soon", lambda self, upload_id: None)
+    data = os.urandom(MIB + 5)
+
+    url = await officer.upload(data, chunk=MIB)
+
+    uploads, outbox = await ingest_rows(officer.settings)
+    assert [u.status for u in uploads] == [UploadStatus.FINISHING]
+    assert not [m for m in outbox if m.event_type == "recording.ingested"]
+    assert originals_stored(officer.settings) == 0
+    receipt = await officer.receipt(url)
+    assert (receipt["status"], receipt["safe_to_wipe"]) == ("complete", True)
+    assert receipt["sha256"] == hashlib.sha256(data).hexdigest()
+    uploads, outbox = await ingest_rows(officer.settings)
+    assert len([m for m in outbox if m.event_type == "recording.ingested"]) == 1
+    assert await stored_bytes(officer.settings, uploads[0].object_key) == data
+
+
+@pytest.mark.req("D-14b")
+async def test_a_receipt_waits_for_the_original_and_says_finishing_when_it_waited_enough(
+    officer: Officer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Uploads, "finish_soon", lambda self, upload_id: None)
+    url = await officer.upload(b"a scene, recorded")
+    upload_id = url.rsplit("/", 1)[1]
+    db = Database(officer.settings.database_url("ingest"))
+    db.connect()
+    locks = make_locks(db, officer.settings.data_dir / "locks" / "ingest")
+    try:
+        # Another request (another replica) is storing the original and takes its time.
+        async with locks.hold(f"upload:{upload_id}"):
+            officer.settings.ingest.receipt_wait_seconds = 0
+            waited_enough = await officer.receipt(url)
+        officer.settings.ingest.receipt_wait_seconds = 30
+        done = await officer.receipt(url)
+    finally:
+        await db.dispose()
+
+    assert (waited_enough["status"], waited_enough["safe_to_wipe"]) == ("finishing", False)
+    assert waited_enough["record_id"] is None
+    assert (done["status"], done["safe_to_wipe"]) == ("complete", True)

@@ -140,6 +140,10 @@ class IngestSettings(BaseModel):
     max_part_mib: int = Field(default=64, ge=5, le=5 * 1024)
     # A-11 / D-14a: recordings are uploaded within this many hours after the work ended.
     deadline_hours: int = Field(default=24, ge=1)
+    # The last bytes are answered once they are in and hashed; storing the original (on disk,
+    # write-once, recorded) follows in the background. A receipt asked for meanwhile waits up
+    # to this long for it, then says "finishing" (not yet safe to wipe).
+    receipt_wait_seconds: int = Field(default=30, ge=0, le=600)
 
 
 class TelemetrySettings(BaseModel):

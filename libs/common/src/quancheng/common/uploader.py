@@ -27,6 +27,9 @@ from tusclient.fingerprint.interface import Fingerprint
 from tusclient.storage.interface import Storage
 
 CHUNK_SIZE = 8 * 1024 * 1024
+# Receipts asked while the original is still being stored; with the server's own wait on each,
+# that is about half an hour.
+RECEIPT_ATTEMPTS = 60
 _KINDS = {"video": "video", "audio": "audio", "image": "photo"}
 _SCANS = {".tif", ".tiff"}
 _DOCUMENTS = {".pdf", ".doc", ".docx", ".ofd", ".xls", ".xlsx"}
@@ -253,15 +256,21 @@ class Uploader:
             self.progress(path, offset, size)
 
     def _receipt(self, path: Path, url: str) -> Receipt:
+        """The server's receipt, once the original is stored (it says "finishing" until then;
+        each request waits on the server a while, so asking again at once is not busy)."""
         upload_id = url.rstrip("/").rsplit("/", 1)[1]
-        response = httpx.get(
-            f"{self.credentials.server}/api/v1/uploads/{upload_id}/receipt",
-            headers=self.credentials.header(),
-            timeout=60,
-        )
-        if response.status_code != 200:
-            raise UploadError(f"{path.name}: no receipt: {response.text}")
-        body: dict[str, Any] = response.json()
+        for _ in range(RECEIPT_ATTEMPTS):
+            response = httpx.get(
+                f"{self.credentials.server}/api/v1/uploads/{upload_id}/receipt",
+                headers=self.credentials.header(),
+                timeout=120,
+            )
+            if response.status_code != 200:
+                raise UploadError(f"{path.name}: no receipt: {response.text}")
+            body: dict[str, Any] = response.json()
+            if body["status"] != "finishing":
+                break
+            self.sleep(1)
         return Receipt(
             path=path,
             upload_id=upload_id,

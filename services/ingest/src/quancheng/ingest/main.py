@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def upload_context(app: FastAPI) -> AsyncIterator[None]:
-    """The upload rules' context, and the sweeper that expires abandoned uploads."""
+    """The upload rules' context, and the sweeper that expires abandoned uploads; at the end,
+    originals still being stored in the background are given time to finish."""
     state = app.state.service
     settings = state.settings
     context = Uploads(
@@ -50,6 +51,7 @@ async def upload_context(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await context.stop()
 
 
 DEFINITION = ServiceDefinition(

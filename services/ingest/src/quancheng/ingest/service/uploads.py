@@ -9,9 +9,10 @@ nothing:
   Bytes that do not yet make a part wait in the row (``tail``), never in a process.
 * A request's progress (offset, parts, tail, hash state) is committed only after its bytes are
   stored; a request that dies half-way leaves the row as it was and the client resumes from it.
-* The last bytes move the upload to FINISHING in one commit; completing the object and
-  recording the original follow, and are redone by whoever next touches the upload (a HEAD, the
-  receipt, the sweeper) if a crash came in between.
+* The last bytes move the upload to FINISHING in one commit, and the request is answered:
+  completing the object (on disk, write-once) and recording the original follow in the
+  background, and are redone by whoever next touches the upload (a HEAD, the receipt, the
+  sweeper) if a crash came in between. Only the receipt says when the device may wipe its copy.
 * No database transaction is open while bytes stream (SQLite would hold its write lock).
   Requests for one upload are serialized with a lock that works across replicas.
 """
@@ -21,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 from uuid import uuid4
@@ -56,6 +59,7 @@ from quancheng.ingest.repository import OriginalRepository, UploadRepository
 from quancheng.ingest.service import permission
 
 MIB = 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 class ClientGoneError(Exception):
@@ -70,6 +74,23 @@ class Uploads:
     store: ObjectStore
     locks: Locks
     settings: IngestSettings
+    finishing: set[asyncio.Task[None]] = field(default_factory=set, compare=False)
+
+    def finish_soon(self, upload_id: str) -> None:
+        """Store the upload's original in the background."""
+        task = asyncio.create_task(_finish_when_free(self, upload_id), name=f"finish-{upload_id}")
+        self.finishing.add(task)
+        task.add_done_callback(self.finishing.discard)
+
+    async def stop(self, grace_seconds: float = 30) -> None:
+        """Let background finishing end; what is still running after the grace is cancelled
+        (FINISHING stays committed, and whoever next touches the upload finishes it)."""
+        if not self.finishing:
+            return
+        _, pending = await asyncio.wait(set(self.finishing), timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     @property
     def max_size(self) -> int:
@@ -209,7 +230,7 @@ async def current(uploads: Uploads, principal: Principal, upload_id: str) -> Upl
     if upload.status in (UploadStatus.TERMINATED, UploadStatus.EXPIRED, UploadStatus.REJECTED):
         raise _gone(upload)
     if upload.status is UploadStatus.FINISHING:
-        upload = await _finish_locked(uploads, upload_id)
+        upload = await _try_finish(uploads, upload_id) or upload
     return upload
 
 
@@ -526,18 +547,39 @@ async def _last_bytes(uploads: Uploads, upload: Upload, sha256: str) -> Upload:
     upload.status = UploadStatus.FINISHING
     async with session_scope(uploads.db) as session:
         await UploadRepository(session).save(upload)
-    return await _finish(uploads, upload)
+    uploads.finish_soon(upload.id)
+    return upload
 
 
-async def _finish_locked(uploads: Uploads, upload_id: str) -> Upload:
-    async with _holding(uploads, f"upload:{upload_id}"):
-        async with session_scope(uploads.db) as session:
-            upload = await UploadRepository(session).get(upload_id)
-        if upload is None:
-            raise _not_found(upload_id)
-        if upload.status is not UploadStatus.FINISHING:
-            return upload
-        return await _finish(uploads, upload)
+async def _try_finish(uploads: Uploads, upload_id: str) -> Upload | None:
+    """Finish an upload left FINISHING; None if another request is at it right now."""
+    try:
+        async with _holding(uploads, f"upload:{upload_id}"):
+            async with session_scope(uploads.db) as session:
+                upload = await UploadRepository(session).get(upload_id)
+            if upload is None:
+                raise _not_found(upload_id)
+            if upload.status is not UploadStatus.FINISHING:
+                return upload
+            return await _finish(uploads, upload)
+    except ApiError as error:
+        if error.status_code == 423:  # this upload's lock, or its content's
+            return None
+        raise
+
+
+async def _finish_when_free(uploads: Uploads, upload_id: str) -> None:
+    """In the background: finish as soon as the request that ended the upload lets go of it."""
+    try:
+        for _ in range(200):
+            if await _try_finish(uploads, upload_id) is not None:
+                return
+            await asyncio.sleep(0.05)
+        log.warning("upload %s is still in use; it is finished by its next request", upload_id)
+    except ApiError as error:  # e.g. the bytes were lost: the upload was ended with its reason
+        log.warning("upload %s could not be finished: %s", upload_id, error)
+    except Exception:  # the sweeper, a HEAD or the receipt tries again
+        log.exception("finishing upload %s failed", upload_id)
 
 
 async def _finish(uploads: Uploads, upload: Upload) -> Upload:
@@ -670,18 +712,25 @@ async def _abort_multipart(uploads: Uploads, upload: Upload) -> None:
 
 async def terminate(uploads: Uploads, principal: Principal, upload_id: str) -> None:
     """tus termination, for unfinished uploads only: an original can never be deleted here."""
+    # A finished upload never becomes unfinished again, so this is refused without the lock
+    # (which the background storing of its original may be holding).
+    _refuse_if_finished(await _load(uploads, principal, upload_id))
     async with _holding(uploads, f"upload:{upload_id}"):
         upload = await _load(uploads, principal, upload_id)
-        if upload.status in (UploadStatus.FINISHING, UploadStatus.COMPLETE):
-            raise tus.tus_error(
-                403,
-                "original_is_permanent",
-                "a finished upload is a stored original and cannot be deleted",
-                "已完成的上传是原始记录，不能删除",
-            )
+        _refuse_if_finished(upload)
         if upload.status is not UploadStatus.RECEIVING:
             raise _gone(upload)
         await _end_unfinished(uploads, upload, UploadStatus.TERMINATED, principal.subject)
+
+
+def _refuse_if_finished(upload: Upload) -> None:
+    if upload.status in (UploadStatus.FINISHING, UploadStatus.COMPLETE):
+        raise tus.tus_error(
+            403,
+            "original_is_permanent",
+            "a finished upload is a stored original and cannot be deleted",
+            "已完成的上传是原始记录，不能删除",
+        )
 
 
 async def _end_unfinished(
@@ -726,15 +775,23 @@ async def sweep(uploads: Uploads, *, batch: int = 100) -> int:
             continue  # in use right now, so not abandoned
     for upload_id in finishing:
         try:
-            await _finish_locked(uploads, upload_id)
+            await _try_finish(uploads, upload_id)
         except ApiError:
-            continue  # in use; the next sweep tries again
+            continue  # e.g. its bytes were lost: it was ended with the reason
     return ended
 
 
 async def receipt(uploads: Uploads, principal: Principal, upload_id: str) -> Upload:
-    """The upload, finished first if it was left finishing (D-14b receipts)."""
+    """The upload (D-14b receipts). One still finishing is finished here, or waited for while
+    another request finishes it, up to the receipt wait; then it is reported as finishing."""
     upload = await _load(uploads, principal, upload_id)
-    if upload.status is UploadStatus.FINISHING:
-        upload = await _finish_locked(uploads, upload_id)
+    deadline = time.monotonic() + uploads.settings.receipt_wait_seconds
+    while upload.status is UploadStatus.FINISHING:
+        finished = await _try_finish(uploads, upload_id)
+        if finished is not None:
+            return finished
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.1)
+        upload = await _load(uploads, principal, upload_id)
     return upload
