@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from sqlmodel import select
 
 from conftest import Embedded, TokenFactory, issued_device, seed_staff
@@ -612,3 +614,84 @@ async def test_a_receipt_waits_for_the_original_and_says_finishing_when_it_waite
     assert (waited_enough["status"], waited_enough["safe_to_wipe"]) == ("finishing", False)
     assert waited_enough["record_id"] is None
     assert (done["status"], done["safe_to_wipe"]) == ("complete", True)
+
+
+def scan_file(fmt: str, dpi: tuple[int, int] | None, size: tuple[int, int] = (200, 100)) -> bytes:
+    """A scan as a scanner would write it; noise pixels keep a compressed TIFF large, so that
+    its directory (with the resolution) lands at the end, beyond the first MiB."""
+    image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    out = io.BytesIO()
+    options: dict[str, Any] = {"dpi": dpi} if dpi else {}
+    if fmt == "TIFF":
+        options["compression"] = "tiff_lzw"
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+@pytest.mark.req("E-5")
+@pytest.mark.parametrize(
+    ("fmt", "dpi", "pixels", "ppi", "flagged"),
+    [
+        ("JPEG", (300, 300), (200, 100), 300, False),
+        ("PNG", (150, 150), (200, 100), 150, True),
+        ("TIFF", (200, 120), (1000, 1000), 120, True),  # > 1 MiB, its directory at the end
+        ("JPEG", None, (200, 100), None, True),
+    ],
+)
+async def test_a_scan_s_resolution_is_read_from_its_header_and_a_low_one_is_flagged(
+    officer: Officer,
+    fmt: str,
+    dpi: tuple[int, int] | None,
+    pixels: tuple[int, int],
+    ppi: int | None,
+    flagged: bool,
+) -> None:
+    data = scan_file(fmt, dpi, pixels)
+
+    url = await officer.upload(data, chunk=MIB // 2, meta=officer.meta(kind="scan"))
+
+    receipt = await officer.receipt(url)
+    assert (receipt["safe_to_wipe"], receipt["scan_ppi"]) == (True, ppi)
+    if not flagged:
+        assert receipt["flag"] is None
+    elif ppi is None:
+        assert "no resolution" in receipt["flag"]
+    else:
+        assert f"{ppi} PPI, below the required 180" in receipt["flag"]
+    _, outbox = await ingest_rows(officer.settings)
+    (event,) = [json.loads(m.payload) for m in outbox if m.event_type == "recording.ingested"]
+    assert (event["scan_ppi"], event["flag"]) == (ppi, receipt["flag"])
+
+
+@pytest.mark.req("E-5")
+async def test_a_low_resolution_scan_is_refused_when_the_bureau_says_so(officer: Officer) -> None:
+    officer.settings.ingest.reject_low_resolution_scans = True
+    data = scan_file("PNG", (150, 150))
+    url = await officer.new(len(data), meta=officer.meta(kind="scan"))
+
+    response = await officer.patch(url, 0, data)
+
+    assert response.status_code == 422
+    assert response.json()["error"] == "scan_resolution"
+    assert "150 PPI" in response.json()["message"]
+    assert "低于" in response.json()["message_zh"]
+    receipt = await officer.receipt(url)
+    assert (receipt["status"], receipt["safe_to_wipe"], receipt["record_id"]) == (
+        "rejected",
+        False,
+        None,
+    )
+    _, outbox = await ingest_rows(officer.settings)
+    assert not [m for m in outbox if m.event_type == "recording.ingested"]
+    assert originals_stored(officer.settings) == 0
+    # A scan good enough is still taken.
+    good = await officer.upload(scan_file("PNG", (200, 200)), meta=officer.meta(kind="scan"))
+    assert (await officer.receipt(good))["scan_ppi"] == 200
+
+
+async def test_only_scans_are_checked_for_resolution(officer: Officer) -> None:
+    url = await officer.upload(scan_file("PNG", (72, 72)))  # a photo, not a scan
+
+    receipt = await officer.receipt(url)
+
+    assert (receipt["scan_ppi"], receipt["flag"], receipt["safe_to_wipe"]) == (None, None, True)

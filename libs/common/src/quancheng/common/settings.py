@@ -144,6 +144,10 @@ class IngestSettings(BaseModel):
     # write-once, recorded) follows in the background. A receipt asked for meanwhile waits up
     # to this long for it, then says "finishing" (not yet safe to wipe).
     receipt_wait_seconds: int = Field(default=30, ge=0, le=600)
+    # E-5: scans (JPEG, PNG, TIFF) below this resolution, or stating none, are flagged; with
+    # reject_low_resolution_scans they are refused instead (nothing is stored).
+    min_scan_ppi: int = Field(default=180, ge=1)
+    reject_low_resolution_scans: bool = False
 
 
 class TelemetrySettings(BaseModel):

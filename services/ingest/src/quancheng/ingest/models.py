@@ -76,6 +76,11 @@ class Upload(SQLModel, table=True):
     record_id: UUID | None = None
     rejection: str | None = Field(default=None, max_length=500)
     finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # Scans (E-5): the file's first and last bytes, kept as they stream in, hold its header.
+    scan_head: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    scan_end: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    scan_ppi: int | None = None
+    flag: str | None = Field(default=None, max_length=500)  # accepted, but to be looked at
 
 
 class Original(SQLModel, table=True):

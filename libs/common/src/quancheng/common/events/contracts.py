@@ -67,6 +67,8 @@ class RecordingIngested(Event):
     party_informed: bool | None = None
     source_record_id: UUID | None = None  # set for derived items (clips, extracts)
     source_range: str | None = None  # which part of the source the derived item holds
+    scan_ppi: int | None = None  # a scan's resolution, as its header states it (E-5)
+    flag: str | None = None  # accepted, but to be looked at (e.g. a scan below 180 PPI)
 
 
 class AccessRequested(Event):

@@ -53,7 +53,7 @@ from quancheng.common.storage import (
     StagingLostError,
     section_key,
 )
-from quancheng.ingest import tus
+from quancheng.ingest import scans, tus
 from quancheng.ingest.models import Original, Upload, UploadStatus
 from quancheng.ingest.repository import OriginalRepository, UploadRepository
 from quancheng.ingest.service import permission
@@ -459,8 +459,11 @@ async def _take_body(
     checksum: tuple[str, bytes] | None,
     body: AsyncIterator[bytes],
 ) -> Upload:
+    scan = None
+    if upload.meta["kind"] == "scan":
+        scan = scans.HeaderBytes(upload.scan_head or b"", upload.scan_end or b"")
     try:
-        new_offset = await _store_body(upload, writer, limit, checksum, body)
+        new_offset = await _store_body(upload, writer, limit, checksum, body, scan)
     except NoSuchUploadError:
         raise _gone(upload) from None
     except StagingLostError:
@@ -473,6 +476,8 @@ async def _take_body(
     upload.tail = bytes(writer.buffer)
     upload.sha256_state = writer.hash.state()
     upload.expires_at = utcnow() + uploads.expiry
+    if scan is not None:
+        upload.scan_head, upload.scan_end = bytes(scan.head), bytes(scan.end)
     if not last:
         async with session_scope(uploads.db) as session:
             await UploadRepository(session).save(upload)
@@ -486,6 +491,7 @@ async def _store_body(
     limit: int,
     checksum: tuple[str, bytes] | None,
     body: AsyncIterator[bytes],
+    scan: scans.HeaderBytes | None,
 ) -> int | None:
     """Stream the body into the writer; the new offset, or None if nothing is to be kept."""
     verifier = hashlib.new(checksum[0]) if checksum else None
@@ -501,6 +507,8 @@ async def _store_body(
                 )
             if verifier is not None:
                 verifier.update(chunk)
+            if scan is not None:
+                scan.take(upload.offset + writer.received, chunk)
             await writer.feed(chunk)
     except ClientGoneError:
         complete_body = False  # keep what came, unless a checksum was to vouch for it
@@ -521,34 +529,75 @@ async def _store_body(
 
 
 async def _last_bytes(uploads: Uploads, upload: Upload, sha256: str) -> Upload:
-    """All bytes are in: check the declared hash, then finish."""
+    """All bytes are in: check the declared hash (and a scan's resolution), then finish."""
     upload.sha256 = sha256
     declared = upload.meta.get("sha256")
     if declared is not None and declared != sha256:
-        await _abort_multipart(uploads, upload)
-        upload.status = UploadStatus.REJECTED
-        upload.rejection = f"declared sha256 {declared} differs from the received {sha256}"
-        upload.finished_at = utcnow()
-        async with session_scope(uploads.db) as session:
-            await UploadRepository(session).save(upload)
-            await audit.append(
-                session,
-                actor=upload.created_by,
-                action="upload.reject",
-                target=f"upload:{upload.id}",
-                detail={"declared": declared, "received": sha256},
-            )
-        raise tus.tus_error(
-            tus.CHECKSUM_MISMATCH,
-            "sha256_mismatch",
-            f"the file's SHA-256 is {sha256}, not the declared {declared}: nothing was stored",
-            f"文件的 SHA-256 为 {sha256}，与声明的 {declared} 不符，未予保存",
+        await _reject(
+            uploads,
+            upload,
+            tus.tus_error(
+                tus.CHECKSUM_MISMATCH,
+                "sha256_mismatch",
+                f"the file's SHA-256 is {sha256}, not the declared {declared}: nothing was stored",
+                f"文件的 SHA-256 为 {sha256}，与声明的 {declared} 不符，未予保存",
+            ),
+            {"declared": declared, "received": sha256},
         )
+    if upload.meta["kind"] == "scan":
+        await _check_scan(uploads, upload)
     upload.status = UploadStatus.FINISHING
     async with session_scope(uploads.db) as session:
         await UploadRepository(session).save(upload)
     uploads.finish_soon(upload.id)
     return upload
+
+
+async def _check_scan(uploads: Uploads, upload: Upload) -> None:
+    """E-5: a scan below the minimum resolution, or stating none, is flagged (or refused)."""
+    ppi = scans.resolution_ppi(upload.scan_head or b"", upload.scan_end or b"", upload.offset)
+    upload.scan_ppi = ppi
+    minimum = uploads.settings.min_scan_ppi
+    if ppi is not None and ppi >= minimum:
+        return
+    if ppi is None:
+        reason = "the scan states no resolution in its header (JPEG, PNG or TIFF)"
+        reason_zh = "扫描件文件头中没有分辨率（须为 JPEG、PNG 或 TIFF）"
+    else:
+        reason = f"the scan's resolution is {ppi} PPI, below the required {minimum}"
+        reason_zh = f"扫描件分辨率为 {ppi} PPI，低于要求的 {minimum} PPI"
+    if not uploads.settings.reject_low_resolution_scans:
+        upload.flag = reason
+        return
+    await _reject(
+        uploads,
+        upload,
+        tus.tus_error(
+            422, "scan_resolution", f"{reason}: nothing was stored", f"{reason_zh}，未予保存"
+        ),
+        {"scan_ppi": ppi, "min_scan_ppi": minimum},
+    )
+
+
+async def _reject(
+    uploads: Uploads, upload: Upload, error: ApiError, detail: dict[str, Any]
+) -> NoReturn:
+    """All bytes came but failed a check: nothing is stored, and the client is told why."""
+    await _abort_multipart(uploads, upload)
+    upload.status = UploadStatus.REJECTED
+    upload.rejection = str(error)[:500]
+    upload.finished_at = utcnow()
+    upload.scan_head = upload.scan_end = None
+    async with session_scope(uploads.db) as session:
+        await UploadRepository(session).save(upload)
+        await audit.append(
+            session,
+            actor=upload.created_by,
+            action="upload.reject",
+            target=f"upload:{upload.id}",
+            detail={"reason": error.code, **detail},
+        )
+    raise error
 
 
 async def _try_finish(uploads: Uploads, upload_id: str) -> Upload | None:
@@ -660,6 +709,7 @@ async def _complete(uploads: Uploads, upload: Upload, original: Original, *, new
     upload.record_id = original.record_id
     upload.finished_at = now
     upload.tail = b""
+    upload.scan_head = upload.scan_end = None
     async with session_scope(uploads.db) as session:
         if new:
             await OriginalRepository(session).add(original)
@@ -690,6 +740,8 @@ async def _complete(uploads: Uploads, upload: Upload, original: Original, *, new
                     party_informed=meta.get("party_informed"),
                     source_record_id=meta.get("source_record_id"),
                     source_range=meta.get("source_range"),
+                    scan_ppi=upload.scan_ppi,
+                    flag=upload.flag,
                 ),
             )
         await audit.append(

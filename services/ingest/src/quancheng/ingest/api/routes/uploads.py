@@ -59,6 +59,10 @@ class Receipt(BaseModel):
     size: int | None
     safe_to_wipe: bool = Field(description="stored write-once and verified")
     rejection: str | None
+    scan_ppi: int | None = Field(description="a scan's resolution, as its header states it")
+    flag: str | None = Field(
+        description="accepted, but to be looked at (e.g. a low-resolution scan)"
+    )
 
 
 @router.get(
@@ -81,4 +85,6 @@ async def receipt(request: Request, upload_id: str, principal: CurrentPrincipal)
         size=upload.length if done else None,
         safe_to_wipe=done,
         rejection=upload.rejection,
+        scan_ppi=upload.scan_ppi,
+        flag=upload.flag,
     )
