@@ -50,6 +50,7 @@ _START_TIMEOUT_SECONDS = 60
 OURS, OURS_MINIO = "quancheng ingest, local files", "quancheng ingest, MinIO"
 TUSD, TUSD_MINIO = "tusd, local files", "tusd, MinIO"
 TUSPYSERVER = "tuspyserver, local files"
+FLOOR = "floor: SHA-256 + write only"
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -277,6 +278,71 @@ def bench_tuspyserver(data: bytes, chunk: int, workdir: Path) -> float:
         return tus_upload(port, data, chunk, {})[0]
 
 
+# The floor: a bare ASGI app on Granian that only hashes (SHA-256) and writes what arrives, on
+# two threads as our ingest does; no tus rules, database or auth. No Python server that hashes
+# can do much better on the same machine, so it shows how far the targets are reachable here.
+_FLOOR_APP = """
+import asyncio, hashlib, os
+
+digest = hashlib.sha256()
+out = os.open({path!r}, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+
+def _hash(batch):
+    for piece in batch:
+        digest.update(piece)
+
+
+async def _store(batch):
+    await asyncio.gather(asyncio.to_thread(_hash, batch), asyncio.to_thread(os.writev, out, batch))
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({{"type": "lifespan.startup.complete"}})
+        await send({{"type": "lifespan.shutdown.complete"}})
+        return
+    headers = [(b"location", b"/files/floor")] if scope["method"] == "POST" else []
+    batch, size, in_flight, more = [], 0, None, True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+        batch.append(message.get("body", b""))
+        size += len(batch[-1])
+        if size >= 2 * 1024 * 1024 or not more:
+            if in_flight:
+                await in_flight
+            in_flight, batch, size = asyncio.ensure_future(_store(batch)), [], 0
+    if in_flight:
+        await in_flight
+    status = 201 if scope["method"] == "POST" else 204
+    await send({{"type": "http.response.start", "status": status, "headers": headers}})
+    await send({{"type": "http.response.body", "body": b""}})
+"""
+
+
+def bench_floor(data: bytes, chunk: int, workdir: Path) -> float:
+    port = free_port()
+    (workdir / "floor_app.py").write_text(_FLOOR_APP.format(path=str(workdir / "upload")))
+    command = [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "floor_app:app",
+    ]
+    with _server(command, port, workdir):
+        return tus_upload(port, data, chunk, {})[0]
+
+
 def run(size: int, chunk: int, *, with_minio: bool = True) -> list[str]:
     """Run every measurement; the report's lines."""
     data = os.urandom(size)
@@ -295,6 +361,7 @@ def run(size: int, chunk: int, *, with_minio: bool = True) -> list[str]:
         peak_rss.append(rss)
         seconds[TUSD] = bench_tusd(data, chunk, fresh("tusd-local"), None)
         seconds[TUSPYSERVER] = bench_tuspyserver(data, chunk, fresh("tuspyserver"))
+        seconds[FLOOR] = bench_floor(data, chunk, fresh("floor"))
         if with_minio:
             minio = MinioServer()
             minio.start()
@@ -320,6 +387,8 @@ def run(size: int, chunk: int, *, with_minio: bool = True) -> list[str]:
     ]
     lines.append(f"  ours / tusd (local files):     {rate[OURS] / rate[TUSD]:.2f}")
     lines.append(f"  ours / tuspyserver:            {rate[OURS] / rate[TUSPYSERVER]:.2f}")
+    lines.append(f"  floor / tusd (local files):    {rate[FLOOR] / rate[TUSD]:.2f}")
+    lines.append(f"  floor / tuspyserver:           {rate[FLOOR] / rate[TUSPYSERVER]:.2f}")
     if with_minio:
         lines.append(f"  ours / tusd (MinIO):           {rate[OURS_MINIO] / rate[TUSD_MINIO]:.2f}")
     lines.append(f"  our ingest's peak RSS:         {max(peak_rss):.0f} MiB")

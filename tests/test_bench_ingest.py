@@ -29,10 +29,17 @@ def test_the_benchmark_runs_against_every_peer_and_reports_its_figures() -> None
         "tuspyserver, local files",
         "quancheng ingest, MinIO",
         "tusd, MinIO",
+        "floor: SHA-256 + write only",
     ):
-        assert re.search(rf"{name}\s+\d+\.\d MB/s", report), report
+        assert re.search(rf"{re.escape(name)}\s+\d+\.\d MB/s", report), report
     for name in ("quancheng ingest, local files", "quancheng ingest, MinIO"):
         assert re.search(rf"{name}, original stored\s+\d+\.\d MB/s", report), report
-    for ratio in ("ours / tusd (local files)", "ours / tuspyserver", "ours / tusd (MinIO)"):
+    for ratio in (
+        "ours / tusd (local files)",
+        "ours / tuspyserver",
+        "ours / tusd (MinIO)",
+        "floor / tusd (local files)",
+        "floor / tuspyserver",
+    ):
         assert re.search(rf"{re.escape(ratio)}:\s+\d+\.\d\d", report), report
     assert re.search(r"peak RSS:\s+\d+ MiB", report), report
