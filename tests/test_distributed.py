@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -437,6 +438,68 @@ def test_two_ingest_processes_take_turns_on_one_upload(
             f"{replicas[1]}/api/v1/uploads/{upload_id}/receipt", headers=officer, timeout=30
         ).json()
         assert receipt["safe_to_wipe"] is True
+        assert receipt["sha256"] == hashlib.sha256(data).hexdigest()
+        assert stored_original(cluster, minio_server, receipt["record_id"]) == data
+    finally:
+        cluster.stop("ingest-2")
+
+
+def test_partial_uploads_on_two_replicas_become_one_original_in_minio(
+    cluster: Cluster, office: dict[str, str], officer: dict[str, str], minio_server: MinioServer
+) -> None:
+    """tus concatenation on MinIO: each partial upload goes to its own replica, in parallel;
+    the final one is created on one replica and its receipt read from the other."""
+    cluster.start("ingest", replica="ingest-2")
+    try:
+        device_id = issued_body_camera(cluster, office, officer)
+        data = os.urandom(13 * MIB + 5)
+        pieces = [data[: 6 * MIB + 1], data[6 * MIB + 1 :]]
+        replicas = [cluster.url("ingest"), cluster.url("ingest-2")]
+        meta = tus_metadata(device_id, "并行上传.mp4")
+        locations: list[str] = []
+        for piece in pieces:
+            created = httpx.post(
+                f"{replicas[0]}/files/",
+                headers={
+                    **officer,
+                    **TUS_HEADERS,
+                    "Upload-Length": str(len(piece)),
+                    "Upload-Concat": "partial",
+                    "Upload-Metadata": meta,
+                },
+                timeout=30,
+            )
+            assert created.status_code == 201, created.text
+            locations.append(created.headers["location"])
+
+        def send(replica: str, location: str, piece: bytes) -> int:
+            return httpx.patch(
+                replica + location,
+                content=piece,
+                headers={**officer, **OCTETS, "Upload-Offset": "0"},
+                timeout=60,
+            ).status_code
+
+        with ThreadPoolExecutor(2) as pool:
+            sent = list(pool.map(send, replicas, locations, pieces))
+        assert sent == [204, 204]
+        final = httpx.post(
+            f"{replicas[0]}/files/",
+            headers={
+                **officer,
+                **TUS_HEADERS,
+                "Upload-Concat": "final;" + " ".join(locations),
+                "Upload-Metadata": meta,
+            },
+            timeout=30,
+        )
+        assert final.status_code == 201, final.text
+
+        upload_id = final.headers["location"].rsplit("/", 1)[1]
+        receipt = httpx.get(
+            f"{replicas[1]}/api/v1/uploads/{upload_id}/receipt", headers=officer, timeout=60
+        ).json()
+        assert receipt["safe_to_wipe"] is True, receipt
         assert receipt["sha256"] == hashlib.sha256(data).hexdigest()
         assert stored_original(cluster, minio_server, receipt["record_id"]) == data
     finally:

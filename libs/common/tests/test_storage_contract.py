@@ -647,3 +647,23 @@ async def test_each_section_keeps_its_objects_under_its_own_prefix(store: Object
 def test_a_section_code_that_would_leave_its_prefix_is_refused(section: str) -> None:
     with pytest.raises(ValueError, match="section code"):
         section_key(section, "clip.mp4")
+
+
+async def test_a_multipart_upload_naming_its_retain_until_is_not_held_to_the_default(
+    defaulted_store: ObjectStore, clock: Clock
+) -> None:
+    # How ingest stores the partial uploads of tus concatenation: kept only briefly.
+    retain_until = clock.now() + RETENTION
+    upload_id = await defaulted_store.create_multipart("partials/p1", retain_until=retain_until)
+    part = await defaulted_store.upload_part("partials/p1", upload_id, 1, b"a partial upload")
+    await defaulted_store.complete_multipart("partials/p1", upload_id, [part])
+
+    info = await defaulted_store.head("partials/p1")
+    assert info.retain_until is not None
+    assert abs(info.retain_until - retain_until) < SECOND
+    with pytest.raises(ObjectLockedError, match="retained until"):
+        await defaulted_store.delete("partials/p1")
+    await clock.advance_to(retain_until + SECOND)
+    await defaulted_store.delete("partials/p1")
+    with pytest.raises(NoSuchObjectError):
+        await defaulted_store.head("partials/p1")

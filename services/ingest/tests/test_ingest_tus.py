@@ -3,6 +3,7 @@ platform), and what becomes of an upload: a write-once original, its event and i
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
@@ -22,6 +23,7 @@ from quancheng.common.auth import Role
 from quancheng.common.db import Database, session_scope
 from quancheng.common.events import OutboxMessage
 from quancheng.common.settings import Settings
+from quancheng.common.storage import LocalObjectStore
 from quancheng.common.wiring import make_locks, make_object_store
 from quancheng.ingest.models import Upload, UploadStatus
 from quancheng.ingest.service.uploads import Uploads, sweep
@@ -140,6 +142,7 @@ async def test_options_describes_the_server_without_a_token(embedded: Embedded) 
         "checksum",
         "expiration",
         "termination",
+        "concatenation",
     }
     assert response.headers["tus-checksum-algorithm"] == "sha1,md5,sha256"
     assert int(response.headers["tus-max-size"]) > 10 * 1024**3
@@ -695,3 +698,147 @@ async def test_only_scans_are_checked_for_resolution(officer: Officer) -> None:
     receipt = await officer.receipt(url)
 
     assert (receipt["scan_ppi"], receipt["flag"], receipt["safe_to_wipe"]) == (None, None, True)
+
+
+async def upload_partials(officer: Officer, pieces: list[bytes]) -> list[str]:
+    """Partial uploads (tus concatenation), sent side by side as a parallel client does."""
+    urls = [await officer.new(len(piece), **{"Upload-Concat": "partial"}) for piece in pieces]
+
+    async def send(url: str, piece: bytes) -> None:
+        for offset in range(0, len(piece), MIB // 2):
+            response = await officer.patch(url, offset, piece[offset : offset + MIB // 2])
+            assert response.status_code == 204, response.text
+
+    await asyncio.gather(*(send(url, piece) for url, piece in zip(urls, pieces, strict=True)))
+    return urls
+
+
+async def create_final(officer: Officer, partials: list[str], **headers: str) -> httpx.Response:
+    sent = {
+        **officer.headers,
+        **TUS,
+        "Upload-Metadata": officer.meta(),
+        "Upload-Concat": "final;" + " ".join(partials),
+        **headers,
+    }
+    return await officer.client.post("/files/", headers=sent)
+
+
+async def test_partial_uploads_sent_in_parallel_become_one_original(officer: Officer) -> None:
+    data = os.urandom(3 * MIB + 17)
+    pieces = [data[: MIB + 5], data[MIB + 5 : 2 * MIB], data[2 * MIB :]]
+    partials = await upload_partials(officer, pieces)
+
+    response = await create_final(officer, partials)
+
+    assert response.status_code == 201, response.text
+    final = response.headers["location"]
+    receipt = await officer.receipt(final)
+    assert (receipt["status"], receipt["safe_to_wipe"], receipt["size"]) == (
+        "complete",
+        True,
+        len(data),
+    )
+    assert receipt["sha256"] == hashlib.sha256(data).hexdigest()
+    uploads, outbox = await ingest_rows(officer.settings)
+    (stored,) = [u for u in uploads if u.concat == "final"]
+    assert await stored_bytes(officer.settings, stored.object_key) == data
+    events = [json.loads(m.payload) for m in outbox if m.event_type == "recording.ingested"]
+    assert [e["record_id"] for e in events] == [receipt["record_id"]]
+    head = await officer.head(final)
+    assert head.headers["upload-concat"] == "final;" + " ".join(partials)
+    assert head.headers["upload-offset"] == head.headers["upload-length"] == str(len(data))
+    assert (await officer.head(partials[0])).headers["upload-concat"] == "partial"
+    partial_receipt = await officer.receipt(partials[0])
+    assert (partial_receipt["safe_to_wipe"], partial_receipt["record_id"]) == (False, None)
+    patched = await officer.patch(final, len(data), b"more")
+    assert (patched.status_code, patched.json()["error"]) == (403, "final_upload")
+
+
+async def test_a_final_upload_takes_only_the_callers_finished_partials(
+    officer: Officer, embedded: Embedded, token: TokenFactory
+) -> None:
+    done = await upload_partials(officer, [b"first half, "])
+    unfinished = await officer.new(100, **{"Upload-Concat": "partial"})
+    plain = await officer.upload(b"an ordinary upload")
+    # Another officer of the section, with a device of their own.
+    office = embedded.auth(token("office-1", Role.OFFICE))
+    other = embedded.auth(token("officer-8", Role.OFFICER, section="JC1"))
+    other_device = await issued_device(
+        embedded.client, office, other, serial="BC-2", officer_id="officer-8"
+    )
+    theirs = (
+        await embedded.client.post(
+            "/files/",
+            headers={
+                **other,
+                **TUS,
+                "Upload-Length": "3",
+                "Upload-Concat": "partial",
+                "Upload-Metadata": officer.meta(device_id=other_device, officer_id="officer-8"),
+            },
+        )
+    ).headers["location"]
+
+    refusals = {
+        "unfinished": await create_final(officer, [*done, unfinished]),
+        "not partial": await create_final(officer, [*done, plain]),
+        "another caller's": await create_final(officer, [*done, theirs]),
+        "unknown": await create_final(officer, [*done, "/files/" + "0" * 32]),
+        "with a length": await create_final(officer, done, **{"Upload-Length": "12"}),
+        "malformed": await create_final(officer, ["not-a-url"]),
+    }
+
+    for case, response in refusals.items():
+        assert response.status_code == 400, case
+    assert refusals["unfinished"].json()["error"] == "invalid_concatenation"
+    assert "所列部分上传" in refusals["unfinished"].json()["message_zh"]
+    assert (await create_final(officer, done)).status_code == 201
+
+
+async def test_a_final_upload_cut_short_by_a_crash_is_assembled_on_its_next_head(
+    officer: Officer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = os.urandom(2 * MIB + 3)
+    partials = await upload_partials(officer, [data[:MIB], data[MIB:]])
+    with monkeypatch.context() as crashed:  # as if ingest died before assembling anything
+        crashed.setattr(Uploads, "assemble_soon", lambda self, upload_id: None)
+        final = (await create_final(officer, partials)).headers["location"]
+        assert (await officer.head(final)).headers["upload-offset"] == "0"
+
+    await officer.head(final)  # a later HEAD goes on with it
+
+    receipt = await officer.receipt(final)
+    assert (receipt["status"], receipt["sha256"]) == ("complete", hashlib.sha256(data).hexdigest())
+
+
+async def test_partials_that_served_are_removed_once_their_time_is_up(officer: Officer) -> None:
+    settings = officer.settings
+    partials = await upload_partials(officer, [b"one ", b"two"])
+    final = (await create_final(officer, partials)).headers["location"]
+    assert (await officer.receipt(final))["safe_to_wipe"] is True
+    # The store's clock is past the partials' short retention, as it is by the time they are
+    # finished longer ago than the expiry.
+    later = datetime.now(UTC) + timedelta(hours=settings.ingest.upload_expiry_hours + 1)
+    db = Database(settings.database_url("ingest"))
+    db.connect()
+    store = LocalObjectStore(settings.objects_root, clock=lambda: later)
+    replica = Uploads(
+        db, store, make_locks(db, settings.data_dir / "locks" / "ingest"), settings.ingest
+    )
+    try:
+        assert await sweep(replica) == 0  # they have only just served
+        async with session_scope(db) as session:
+            for upload in (await session.exec(select(Upload))).all():
+                if upload.concat == "partial":
+                    upload.finished_at = datetime.now(UTC) - replica.expiry - timedelta(hours=1)
+                    session.add(upload)
+        assert await sweep(replica) == 2
+    finally:
+        await db.dispose()
+
+    uploads, _ = await ingest_rows(settings)
+    by_kind = {u.concat: u for u in uploads}
+    assert [u.status for u in uploads if u.concat == "partial"] == [UploadStatus.EXPIRED] * 2
+    assert await stored_bytes(settings, by_kind["final"].object_key) == b"one two"
+    assert originals_stored(settings) == 1

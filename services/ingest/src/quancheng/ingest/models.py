@@ -81,6 +81,10 @@ class Upload(SQLModel, table=True):
     scan_end: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     scan_ppi: int | None = None
     flag: str | None = Field(default=None, max_length=500)  # accepted, but to be looked at
+    # tus concatenation: "partial" (bytes for a final upload, never an original itself) or
+    # "final" (assembled by ingest from ``partials``, in order).
+    concat: str | None = Field(default=None, max_length=8)
+    partials: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Original(SQLModel, table=True):

@@ -46,6 +46,28 @@ class UploadRepository:
         )
         return (await self.session.exec(query)).all()
 
+    async def assembling(self, *, limit: int) -> Sequence[str]:
+        """Ids of final uploads not yet assembled from their partials (tus concatenation)."""
+        query = (
+            select(Upload.id)
+            .where(Upload.status == UploadStatus.RECEIVING, Upload.concat == "final")
+            .limit(limit)
+        )
+        return (await self.session.exec(query)).all()
+
+    async def spent_partials(self, before: datetime, *, limit: int) -> Sequence[str]:
+        """Ids of stored partial uploads finished before ``before``: their objects can go."""
+        query = (
+            select(Upload.id)
+            .where(
+                Upload.status == UploadStatus.COMPLETE,
+                Upload.concat == "partial",
+                col(Upload.finished_at) < before,
+            )
+            .limit(limit)
+        )
+        return (await self.session.exec(query)).all()
+
     async def finishing(self, *, limit: int) -> Sequence[str]:
         """Ids of uploads left between their last bytes and their original (by a crash)."""
         query = select(Upload.id).where(Upload.status == UploadStatus.FINISHING).limit(limit)

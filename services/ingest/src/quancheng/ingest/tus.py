@@ -24,6 +24,7 @@ EXTENSIONS = (
     "checksum",
     "expiration",
     "termination",
+    "concatenation",
 )
 CHECKSUM_ALGORITHMS = ("sha1", "md5", "sha256")
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
@@ -78,6 +79,35 @@ def checksum(value: str | None) -> tuple[str, bytes] | None:
         raise tus_error(
             400, "invalid_header", "Upload-Checksum is not base64", "Upload-Checksum 不是 base64"
         ) from None
+
+
+_UPLOAD_PATH = re.compile(r"^(?:https?://[^/]+)?/files/([0-9a-f]{32})$")
+
+
+def concat(value: str | None) -> tuple[Literal["partial", "final"], list[str]] | None:
+    """Upload-Concat: ``partial``, or ``final;<url> <url> …`` naming the partial uploads in
+    order (as paths or absolute URLs); returns the kind and, for a final one, the upload ids."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value == "partial":
+        return "partial", []
+    kind, _, urls = value.partition(";")
+    ids: list[str] = []
+    for url in urls.split():
+        match = _UPLOAD_PATH.match(url)
+        if match is None:
+            ids = []
+            break
+        ids.append(match.group(1))
+    if kind.strip() != "final" or not ids:
+        raise tus_error(
+            400,
+            "invalid_header",
+            "Upload-Concat must be 'partial' or 'final;' and the partial uploads' URLs",
+            "Upload-Concat 必须为 partial，或 final; 加各部分上传的地址",
+        )
+    return "final", ids
 
 
 def parse_metadata(raw: str) -> dict[str, str]:

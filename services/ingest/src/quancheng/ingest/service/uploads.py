@@ -24,7 +24,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,9 +45,11 @@ from quancheng.common.settings import IngestSettings
 from quancheng.common.storage import (
     AppendableStore,
     Appender,
+    NoSuchObjectError,
     NoSuchUploadError,
     ObjectExistsError,
     ObjectInfo,
+    ObjectLockedError,
     ObjectStore,
     PartInfo,
     StagingLostError,
@@ -74,23 +76,37 @@ class Uploads:
     store: ObjectStore
     locks: Locks
     settings: IngestSettings
-    finishing: set[asyncio.Task[None]] = field(default_factory=set, compare=False)
+    background: dict[str, asyncio.Task[None]] = field(default_factory=dict, compare=False)
 
     def finish_soon(self, upload_id: str) -> None:
         """Store the upload's original in the background."""
-        task = asyncio.create_task(_finish_when_free(self, upload_id), name=f"finish-{upload_id}")
-        self.finishing.add(task)
-        task.add_done_callback(self.finishing.discard)
+        self._soon(f"finish-{upload_id}", _finish_when_free(self, upload_id))
+
+    def assemble_soon(self, upload_id: str) -> None:
+        """Assemble a final upload from its partials in the background (tus concatenation)."""
+        self._soon(f"assemble-{upload_id}", _assemble(self, upload_id))
+
+    def _soon(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        if name in self.background:
+            work.close()  # already under way here
+            return
+        task = asyncio.create_task(work, name=name)
+        self.background[name] = task
+        task.add_done_callback(lambda _: self.background.pop(name, None))
 
     async def stop(self, grace_seconds: float = 30) -> None:
-        """Let background finishing end; what is still running after the grace is cancelled
-        (FINISHING stays committed, and whoever next touches the upload finishes it)."""
-        if not self.finishing:
-            return
-        _, pending = await asyncio.wait(set(self.finishing), timeout=grace_seconds)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        """Let background work end; what is still running after the grace is cancelled (its
+        state is committed step by step, and whoever next touches the upload goes on)."""
+        deadline = time.monotonic() + grace_seconds
+        while self.background:  # work may start more work (assembling, then finishing)
+            tasks = set(self.background.values())
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                return
+            await asyncio.wait(tasks, timeout=remaining)
 
     @property
     def max_size(self) -> int:
@@ -133,9 +149,11 @@ async def create(
     length: int | None,
     defer_length: bool,
     metadata_raw: str,
+    partial: bool = False,
 ) -> Upload:
-    """A new upload (tus creation): checked, authorized, and a multipart upload begun for it."""
-    meta = tus.UploadMetadata.parse(metadata_raw)
+    """A new upload (tus creation): checked, authorized, and its storage begun. A partial one
+    (tus concatenation) carries the same metadata as the final upload it is for."""
+    meta, section = await _authorized(uploads, principal, metadata_raw)
     if length is None and not defer_length:
         raise tus.tus_error(
             400,
@@ -145,6 +163,55 @@ async def create(
         )
     if length is not None:
         _check_size(uploads, length)
+    return await _begin(
+        uploads, principal, meta, metadata_raw, section, length, "partial" if partial else None
+    )
+
+
+async def create_final(
+    uploads: Uploads, principal: Principal, *, partial_ids: list[str], metadata_raw: str
+) -> Upload:
+    """A final upload (tus concatenation): the caller's partial uploads, all of whose bytes are
+    in, joined in the order given. Ingest assembles it in the background."""
+    meta, section = await _authorized(uploads, principal, metadata_raw)
+    async with session_scope(uploads.db) as session:
+        repository = UploadRepository(session)
+        partials = [await repository.get(partial_id) for partial_id in partial_ids]
+    length = 0
+    for partial_id, partial in zip(partial_ids, partials, strict=True):
+        if (
+            partial is None
+            or partial.created_by != principal.subject
+            or partial.concat != "partial"
+        ):
+            raise _bad_concat(
+                f"/files/{partial_id} is not a partial upload of yours", "不是您的部分上传"
+            )
+        if partial.status not in (UploadStatus.FINISHING, UploadStatus.COMPLETE):
+            raise _bad_concat(
+                f"/files/{partial_id} does not have all its bytes yet", "尚未上传完毕"
+            )
+        if partial.device_id != meta.device_id:
+            raise _bad_concat(f"/files/{partial_id} is from another device", "来自另一台设备")
+        length += partial.length or 0
+    _check_size(uploads, length)
+    upload = await _begin(uploads, principal, meta, metadata_raw, section, length, "final")
+    upload.partials = partial_ids
+    async with session_scope(uploads.db) as session:
+        await UploadRepository(session).save(upload)
+    uploads.assemble_soon(upload.id)
+    return upload
+
+
+def _bad_concat(message: str, message_zh: str) -> ApiError:
+    return tus.tus_error(400, "invalid_concatenation", message, f"所列部分上传{message_zh}")
+
+
+async def _authorized(
+    uploads: Uploads, principal: Principal, metadata_raw: str
+) -> tuple[tus.UploadMetadata, str]:
+    """The checked metadata, and the section of the device, if the caller may upload for it."""
+    meta = tus.UploadMetadata.parse(metadata_raw)
     async with session_scope(uploads.db) as session:
         device = await permission.authorize_upload(
             session, principal, meta.device_id, meta.officer_id
@@ -155,9 +222,28 @@ async def create(
             raise tus.bad_metadata(
                 "source_record_id", "is not a stored original", "不是已保存的原始记录"
             )
+    return meta, device.section
+
+
+async def _begin(
+    uploads: Uploads,
+    principal: Principal,
+    meta: tus.UploadMetadata,
+    metadata_raw: str,
+    section: str,
+    length: int | None,
+    concat: str | None,
+) -> Upload:
     now = utcnow()
     upload_id = uuid4().hex
-    key = section_key(device.section, "originals", f"{now:%Y}", f"{now:%m}", upload_id)
+    if concat == "partial":
+        # Never an original: its object is deleted once it has served (its short retention
+        # lets the store delete it then).
+        key = section_key(section, "partials", upload_id)
+        retain_until: datetime | None = now + uploads.expiry
+    else:
+        key = section_key(section, "originals", f"{now:%Y}", f"{now:%m}", upload_id)
+        retain_until = None  # the store's default: the retention of originals
     upload = Upload(
         id=upload_id,
         status=UploadStatus.RECEIVING,
@@ -166,15 +252,16 @@ async def create(
         meta=meta.model_dump(mode="json"),
         device_id=meta.device_id,
         officer_id=meta.officer_id,
-        section=device.section,
+        section=section,
         created_by=principal.subject,
         created_at=now,
         expires_at=now + uploads.expiry,
         object_key=key,
-        multipart_id=await uploads.store.create_multipart(key, retain_until=None),
+        multipart_id=await uploads.store.create_multipart(key, retain_until=retain_until),
         parts=[],
         tail=b"",
         sha256_state=ResumableSha256().state(),
+        concat=concat,
     )
     async with session_scope(uploads.db) as session:
         await UploadRepository(session).save(upload)
@@ -186,7 +273,8 @@ async def create(
             detail={
                 "filename": meta.filename,
                 "length": length,
-                "device_id": str(device.device_id),
+                "device_id": str(meta.device_id),
+                "concat": concat,
             },
         )
     return upload
@@ -231,6 +319,8 @@ async def current(uploads: Uploads, principal: Principal, upload_id: str) -> Upl
         raise _gone(upload)
     if upload.status is UploadStatus.FINISHING:
         upload = await _try_finish(uploads, upload_id) or upload
+    elif upload.concat == "final":
+        uploads.assemble_soon(upload_id)  # on its way already, unless a crash stopped it
     return upload
 
 
@@ -411,6 +501,13 @@ async def _receive(
     body: AsyncIterator[bytes],
 ) -> Upload:
     upload = await _load(uploads, principal, upload_id)
+    if upload.concat == "final":
+        raise tus.tus_error(
+            403,
+            "final_upload",
+            "a final upload is assembled from its partial uploads; send bytes to those",
+            "合并上传由各部分上传拼接而成，请向部分上传发送数据",
+        )
     if upload.status is not UploadStatus.RECEIVING:
         if upload.status in (UploadStatus.FINISHING, UploadStatus.COMPLETE):
             raise tus.tus_error(
@@ -635,6 +732,8 @@ async def _finish(uploads: Uploads, upload: Upload) -> Upload:
     """FINISHING → COMPLETE: the object completed (once), the original recorded (once)."""
     if upload.sha256 is None or upload.length is None:
         raise RuntimeError(f"upload {upload.id} is finishing without its hash or length")
+    if upload.concat == "partial":
+        return await _finish_partial(uploads, upload, upload.length, upload.sha256)
     async with _holding(uploads, f"content:{upload.device_id}:{upload.sha256}"):
         async with session_scope(uploads.db) as session:
             same = await OriginalRepository(session).of_content(upload.device_id, upload.sha256)
@@ -662,6 +761,73 @@ async def _finish(uploads: Uploads, upload: Upload) -> Upload:
             stored_at=utcnow(),
         )
         return await _complete(uploads, upload, original, new=same is None)
+
+
+async def _finish_partial(uploads: Uploads, upload: Upload, length: int, sha256: str) -> Upload:
+    """A partial upload's bytes become an object for its final upload to read; no record."""
+    try:
+        await _store_object(uploads, upload, length, sha256)
+    except StagingLostError:
+        await _lose(uploads, upload)
+    upload.status = UploadStatus.COMPLETE
+    upload.finished_at = utcnow()
+    upload.tail = b""
+    async with session_scope(uploads.db) as session:
+        await UploadRepository(session).save(upload)
+        await audit.append(
+            session,
+            actor=upload.created_by,
+            action="upload.partial_complete",
+            target=f"upload:{upload.id}",
+            detail={"sha256": sha256, "length": length},
+        )
+    return upload
+
+
+async def _assemble(uploads: Uploads, upload_id: str) -> None:
+    """In the background: a final upload's bytes, read from its partials in order and taken in
+    as if they were sent (hashed and written as they come). Progress is committed after each
+    partial, so a crash costs at most one partial's reading; HEAD and the sweeper go on."""
+    try:
+        for _ in range(200):
+            try:
+                async with uploads.locks.hold(f"upload:{upload_id}"):
+                    await _assemble_locked(uploads, upload_id)
+                    return
+            except LockHeldError:
+                await asyncio.sleep(0.05)  # the request that created it, or a PATCH of a partial
+    except ApiError as error:  # e.g. the declared sha256 differs: rejected with the reason
+        log.warning("final upload %s was not assembled: %s", upload_id, error)
+    except Exception:
+        log.exception("assembling final upload %s failed; the sweeper tries again", upload_id)
+
+
+async def _assemble_locked(uploads: Uploads, upload_id: str) -> None:
+    async with session_scope(uploads.db) as session:
+        repository = UploadRepository(session)
+        upload = await repository.get(upload_id)
+        if upload is None or upload.status is not UploadStatus.RECEIVING:
+            return
+        partials = [await repository.get(partial_id) for partial_id in upload.partials or []]
+    start = 0
+    for partial in partials:
+        if partial is None:
+            raise RuntimeError(f"a partial upload of {upload_id} is gone")
+        if partial.status is UploadStatus.FINISHING:
+            partial = await _try_finish(uploads, partial.id) or partial
+        if partial.status is not UploadStatus.COMPLETE or partial.length is None:
+            raise RuntimeError(f"partial upload {partial.id} is not stored yet")
+        end = start + partial.length
+        if upload.offset < end:
+            body = uploads.store.read(partial.object_key, upload.offset - start)
+            writer = _writer(uploads, upload)
+            try:
+                upload = await _take_body(uploads, upload, writer, end, None, body)
+            finally:
+                await writer.abandon()
+        start = end
+    if upload.status is UploadStatus.RECEIVING and upload.offset == upload.length == 0:
+        await _last_bytes(uploads, upload, ResumableSha256(upload.sha256_state).hexdigest())
 
 
 async def _lose(uploads: Uploads, upload: Upload) -> NoReturn:
@@ -805,13 +971,21 @@ async def _end_unfinished(
 
 
 async def sweep(uploads: Uploads, *, batch: int = 100) -> int:
-    """Expire abandoned uploads (their parts and tail go); finish any left FINISHING.
-    Returns how many uploads it ended."""
+    """Expire abandoned uploads (their parts and tail go); finish any left FINISHING; go on
+    assembling final uploads a crash interrupted; delete the objects of partial uploads that
+    have served. Returns how many uploads it ended."""
     now = utcnow()
     async with session_scope(uploads.db) as session:
-        expired = await UploadRepository(session).expired(now, limit=batch)
-        finishing = await UploadRepository(session).finishing(limit=batch)
+        repository = UploadRepository(session)
+        expired = await repository.expired(now, limit=batch)
+        finishing = await repository.finishing(limit=batch)
+        assembling = await repository.assembling(limit=batch)
+        spent = await repository.spent_partials(now - uploads.expiry, limit=batch)
     ended = 0
+    for upload_id in assembling:
+        uploads.assemble_soon(upload_id)
+    for upload_id in spent:
+        ended += await _remove_partial(uploads, upload_id)
     for upload_id in expired:
         try:
             async with uploads.locks.hold(f"upload:{upload_id}"):
@@ -833,17 +1007,53 @@ async def sweep(uploads: Uploads, *, batch: int = 100) -> int:
     return ended
 
 
+async def _remove_partial(uploads: Uploads, upload_id: str) -> int:
+    """Delete a served partial upload's object (its retention has passed by now)."""
+    try:
+        async with uploads.locks.hold(f"upload:{upload_id}"):
+            async with session_scope(uploads.db) as session:
+                upload = await UploadRepository(session).get(upload_id)
+            if upload is None or upload.status is not UploadStatus.COMPLETE:
+                return 0
+            with contextlib.suppress(NoSuchObjectError):
+                await uploads.store.delete(upload.object_key)
+            upload.status = UploadStatus.EXPIRED
+            async with session_scope(uploads.db) as session:
+                await UploadRepository(session).save(upload)
+                await audit.append(
+                    session,
+                    actor="ingest",
+                    action="upload.partial_removed",
+                    target=f"upload:{upload.id}",
+                    detail={"object_key": upload.object_key},
+                )
+            return 1
+    except (LockHeldError, ObjectLockedError):
+        return 0  # in use, or still retained: the next sweep
+
+
 async def receipt(uploads: Uploads, principal: Principal, upload_id: str) -> Upload:
-    """The upload (D-14b receipts). One still finishing is finished here, or waited for while
-    another request finishes it, up to the receipt wait; then it is reported as finishing."""
+    """The upload (D-14b receipts). One still finishing (or being assembled) is finished here,
+    or waited for while other work finishes it, up to the receipt wait; then it is reported
+    as it stands."""
     upload = await _load(uploads, principal, upload_id)
     deadline = time.monotonic() + uploads.settings.receipt_wait_seconds
-    while upload.status is UploadStatus.FINISHING:
-        finished = await _try_finish(uploads, upload_id)
-        if finished is not None:
-            return finished
+    while _under_way(upload):
+        if upload.status is UploadStatus.FINISHING:
+            finished = await _try_finish(uploads, upload_id)
+            if finished is not None:
+                return finished
+        else:
+            uploads.assemble_soon(upload_id)  # on its way already, unless a crash stopped it
         if time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.1)
         upload = await _load(uploads, principal, upload_id)
     return upload
+
+
+def _under_way(upload: Upload) -> bool:
+    """All its bytes are in (or, for a final upload, in its partials), the original not yet."""
+    return upload.status is UploadStatus.FINISHING or (
+        upload.concat == "final" and upload.status is UploadStatus.RECEIVING
+    )

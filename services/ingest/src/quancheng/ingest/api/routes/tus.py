@@ -78,12 +78,27 @@ async def create_upload(request: Request, principal: CurrentPrincipal) -> Respon
             400, "invalid_header", "Upload-Defer-Length must be 1", "Upload-Defer-Length 必须为 1"
         )
     context = _uploads(request)
+    metadata_raw = request.headers.get("upload-metadata", "")
+    concat = tus.concat(request.headers.get("upload-concat"))
+    if concat is not None and concat[0] == "final":
+        if length is not None or defer is not None or _offset_body(request):
+            raise tus.tus_error(
+                400,
+                "invalid_concatenation",
+                "a final upload takes its length and bytes from its partial uploads",
+                "合并上传的长度和数据来自各部分上传，请勿另行提供",
+            )
+        upload = await uploads.create_final(
+            context, principal, partial_ids=concat[1], metadata_raw=metadata_raw
+        )
+        return Response(status_code=201, headers={**_progress(upload), **_where(upload)})
     upload = await uploads.create(
         context,
         principal,
         length=length,
         defer_length=defer == "1",
-        metadata_raw=request.headers.get("upload-metadata", ""),
+        metadata_raw=metadata_raw,
+        partial=concat is not None,
     )
     if _offset_body(request) or upload.length == 0:
         upload = await uploads.receive(
@@ -95,8 +110,11 @@ async def create_upload(request: Request, principal: CurrentPrincipal) -> Respon
             checksum=tus.checksum(request.headers.get("upload-checksum")),
             body=_body(request),
         )
-    headers = {**_progress(upload), "Location": f"/files/{upload.id}"}
-    return Response(status_code=201, headers=headers)
+    return Response(status_code=201, headers={**_progress(upload), **_where(upload)})
+
+
+def _where(upload: Upload) -> dict[str, str]:
+    return {"Location": f"/files/{upload.id}"}
 
 
 @router.head("/files/{upload_id}", summary="Where an upload stands 上传进度")
@@ -110,6 +128,10 @@ async def upload_offset(request: Request, upload_id: str, principal: CurrentPrin
         headers["Upload-Length"] = str(upload.length)
     if upload.metadata_raw:
         headers["Upload-Metadata"] = upload.metadata_raw
+    if upload.concat == "partial":
+        headers["Upload-Concat"] = "partial"
+    elif upload.concat == "final":
+        headers["Upload-Concat"] = "final;" + " ".join(f"/files/{p}" for p in upload.partials or [])
     return Response(status_code=200, headers=headers)
 
 

@@ -72,7 +72,8 @@ class Receipt(BaseModel):
 async def receipt(request: Request, upload_id: str, principal: CurrentPrincipal) -> Receipt:
     context: Uploads = request.app.state.uploads
     upload = await upload_rules.receipt(context, principal, upload_id)
-    done = upload.status is UploadStatus.COMPLETE
+    # A partial upload (tus concatenation) is never an original: its device copy stays.
+    done = upload.status is UploadStatus.COMPLETE and upload.record_id is not None
     return Receipt(
         upload_id=upload.id,
         status=upload.status,
