@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import hashlib
 import io
 import json
@@ -24,6 +25,7 @@ from quancheng.common.db import Database, session_scope
 from quancheng.common.events import OutboxMessage
 from quancheng.common.settings import Settings
 from quancheng.common.storage import LocalObjectStore
+from quancheng.common.storage import local as local_store
 from quancheng.common.wiring import make_locks, make_object_store
 from quancheng.ingest.models import Upload, UploadStatus
 from quancheng.ingest.service.uploads import Uploads, sweep
@@ -842,3 +844,26 @@ async def test_partials_that_served_are_removed_once_their_time_is_up(officer: O
     assert [u.status for u in uploads if u.concat == "partial"] == [UploadStatus.EXPIRED] * 2
     assert await stored_bytes(settings, by_kind["final"].object_key) == b"one two"
     assert originals_stored(settings) == 1
+
+
+async def test_a_full_disk_is_a_clear_507_and_the_upload_goes_on_once_there_is_room(
+    officer: Officer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = os.urandom(3 * MIB)
+    url = await officer.new(len(data))
+    assert (await officer.patch(url, 0, data[:MIB])).status_code == 204
+
+    def full(self: object, chunks: list[bytes]) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as disk:
+        disk.setattr(local_store._FileAppender, "write", full)
+        refused = await officer.patch(url, MIB, data[MIB:])
+
+    assert refused.status_code == 507
+    assert refused.json()["error"] == "storage_unavailable"
+    assert "存储空间已满" in refused.json()["message_zh"]
+    assert refused.headers["retry-after"] == "60"
+    assert (await officer.head(url)).headers["upload-offset"] == str(MIB)
+    assert (await officer.patch(url, MIB, data[MIB:])).status_code == 204
+    assert (await officer.receipt(url))["sha256"] == hashlib.sha256(data).hexdigest()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import logging
 import time
@@ -565,6 +566,18 @@ async def _take_body(
         raise _gone(upload) from None
     except StagingLostError:
         await _lose(uploads, upload)
+    except OSError as exc:  # e.g. the disk is full: nothing of this request is counted
+        full = exc.errno == errno.ENOSPC
+        error = tus.tus_error(
+            507 if full else 503,
+            "storage_unavailable",
+            f"the bytes could not be stored ({exc.strerror}); retry later",
+            "存储空间已满，数据未保存，请稍后重试"
+            if full
+            else "存储暂不可用，数据未保存，请稍后重试",
+        )
+        error.headers = {**(error.headers or {}), "Retry-After": "60"}
+        raise error from None
     if new_offset is None:
         return upload
     last = upload.length is not None and new_offset == upload.length
