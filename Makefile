@@ -3,7 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SOURCES := constraints.txt requirements-dev.txt libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
+SOURCES := constraints.txt requirements-dev.txt libs/common/pyproject.toml $(wildcard services/*/pyproject.toml) \
+	libs/sm3/pyproject.toml libs/sm3/Cargo.toml libs/sm3/src/lib.rs
+# libs/sm3 is built with Rust: cargo where rustup puts it, even when no profile has set PATH.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: run test lint typecheck unit install test-servers bench-ingest
 

@@ -867,3 +867,23 @@ async def test_a_full_disk_is_a_clear_507_and_the_upload_goes_on_once_there_is_r
     assert (await officer.head(url)).headers["upload-offset"] == str(MIB)
     assert (await officer.patch(url, MIB, data[MIB:])).status_code == 204
     assert (await officer.receipt(url))["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+async def test_with_sm3_on_each_file_also_gets_its_sm3_in_the_same_pass(officer: Officer) -> None:
+    officer.settings.ingest.sm3 = True
+    data = os.urandom(3 * MIB + 11)
+
+    url = await officer.upload(data, chunk=MIB)
+
+    receipt = await officer.receipt(url)
+    assert receipt["sm3"] == hashlib.new("sm3", data).hexdigest()
+    assert receipt["sha256"] == hashlib.sha256(data).hexdigest()
+    _, outbox = await ingest_rows(officer.settings)
+    (event,) = [json.loads(m.payload) for m in outbox if m.event_type == "recording.ingested"]
+    assert event["sm3"] == receipt["sm3"]
+
+
+async def test_sm3_is_left_out_unless_turned_on(officer: Officer) -> None:
+    receipt = await officer.receipt(await officer.upload(b"no SM3 asked for"))
+
+    assert (receipt["sm3"], receipt["safe_to_wipe"]) == (None, True)

@@ -13,6 +13,10 @@ import ctypes
 import ctypes.util
 import struct
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from quancheng_sm3 import Sm3
 
 # SHA256_CTX from <openssl/sha.h>: h[8], Nl, Nh (bit count), data[64] (the partial block, as
 # bytes), num (bytes in it), md_len. A public, stable struct since OpenSSL 0.9.8.
@@ -90,3 +94,16 @@ class ResumableSha256:
         if _libcrypto().SHA256_Final(out, ctypes.byref(ctx)) != 1:
             raise RuntimeError("SHA256_Final failed")
         return out.raw.hex()
+
+
+def resumable_sm3(state: bytes | None = None) -> Sm3:
+    """SM3 with the same save-and-resume as ResumableSha256, from the quancheng-sm3 extension
+    (OpenSSL has SM3 but cannot export its state). Installed only where SM3 is wanted."""
+    try:
+        from quancheng_sm3 import Sm3  # optional: built with Rust
+    except ImportError as exc:
+        raise RuntimeError(
+            "SM3 is turned on (QUANCHENG_INGEST__SM3) but the quancheng-sm3 extension is not "
+            "installed: pip install 'quancheng-ingest[sm3]' (building it needs Rust's cargo)"
+        ) from exc
+    return Sm3(state)

@@ -148,6 +148,9 @@ class IngestSettings(BaseModel):
     # reject_low_resolution_scans they are refused instead (nothing is stored).
     min_scan_ppi: int = Field(default=180, ge=1)
     reject_low_resolution_scans: bool = False
+    # SM3 (the national standard hash) of every file, alongside SHA-256 in the same pass. Needs
+    # the quancheng-sm3 extension (pip install 'quancheng-ingest[sm3]'; built with Rust).
+    sm3: bool = False
 
 
 class TelemetrySettings(BaseModel):

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from quancheng.common.hashing import resumable_sm3
 from quancheng.common.service import ServiceDefinition, create_service_app
 from quancheng.common.settings import Settings
 from quancheng.common.wiring import Platform, make_locks
@@ -25,6 +26,8 @@ async def upload_context(app: FastAPI) -> AsyncIterator[None]:
     originals still being stored in the background are given time to finish."""
     state = app.state.service
     settings = state.settings
+    if settings.ingest.sm3:
+        resumable_sm3()  # refuse to start, saying why, if the extension is missing
     context = Uploads(
         db=state.db,
         store=state.platform.store,

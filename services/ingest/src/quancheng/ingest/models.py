@@ -73,6 +73,9 @@ class Upload(SQLModel, table=True):
     tail: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # not yet a part
     sha256_state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     sha256: str | None = Field(default=None, max_length=64)
+    # With SM3 on (ingest.sm3): its running state, and the whole file's SM3 once all is in.
+    sm3_state: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    sm3: str | None = Field(default=None, max_length=64)
     record_id: UUID | None = None
     rejection: str | None = Field(default=None, max_length=500)
     finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

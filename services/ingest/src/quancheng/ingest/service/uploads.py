@@ -25,7 +25,7 @@ import errno
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,7 +40,7 @@ from quancheng.common.db import Database, session_scope
 from quancheng.common.errors import ApiError
 from quancheng.common.events import RecordingIngested, record
 from quancheng.common.events.contracts import utcnow
-from quancheng.common.hashing import ResumableSha256
+from quancheng.common.hashing import ResumableSha256, resumable_sm3
 from quancheng.common.locks import LockHeldError, Locks
 from quancheng.common.settings import IngestSettings
 from quancheng.common.storage import (
@@ -262,6 +262,7 @@ async def _begin(
         parts=[],
         tail=b"",
         sha256_state=ResumableSha256().state(),
+        sm3_state=resumable_sm3().state() if uploads.settings.sm3 else None,
         concat=concat,
     )
     async with session_scope(uploads.db) as session:
@@ -325,6 +326,31 @@ async def current(uploads: Uploads, principal: Principal, upload_id: str) -> Upl
     return upload
 
 
+class _Hashes:
+    """The whole file's SHA-256, and its SM3 if the upload began with SM3 on, resumed from the
+    upload's row. Each runs on a thread of its own (both release the GIL)."""
+
+    def __init__(self, upload: Upload) -> None:
+        self.sha256 = ResumableSha256(upload.sha256_state)
+        self.sm3 = None if upload.sm3_state is None else resumable_sm3(upload.sm3_state)
+
+    async def update(self, chunks: list[bytes]) -> None:
+        updates: list[Callable[[bytes], None]] = [self.sha256.update]
+        if self.sm3 is not None:
+            updates.append(self.sm3.update)
+        await asyncio.gather(*(to_thread.run_sync(_each, update, chunks) for update in updates))
+
+    def save(self, upload: Upload) -> None:
+        upload.sha256_state = self.sha256.state()
+        if self.sm3 is not None:
+            upload.sm3_state = self.sm3.state()
+
+
+def _each(update: Callable[[bytes], None], chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        update(chunk)
+
+
 class _PartWriter:
     """For stores that take multipart parts (S3): turns a request's bytes into parts; what is too
     short for a part stays as the tail.
@@ -341,7 +367,7 @@ class _PartWriter:
         self._max = max(uploads.settings.max_part_mib * MIB, self._min)
         self.buffer = bytearray(upload.tail)
         self.parts: list[dict[str, Any]] = list(upload.parts)
-        self.hash = ResumableSha256(upload.sha256_state)
+        self.hashes = _Hashes(upload)
         self.received = 0
         self._next_part = len(self.parts) + 1
         self._in_flight: asyncio.Task[None] | None = None
@@ -385,8 +411,8 @@ class _PartWriter:
         self._in_flight = asyncio.create_task(self._store_part(multipart_id, number, data))
 
     async def _store_part(self, multipart_id: str, number: int, data: bytes) -> None:
-        # Hashing and storing run on two threads at once (both release the GIL).
-        hashing = asyncio.create_task(to_thread.run_sync(self.hash.update, data))
+        # Hashing and storing run on threads of their own at once.
+        hashing = asyncio.create_task(self.hashes.update([data]))
         try:
             info = await self._store.upload_part(
                 self._upload.object_key, multipart_id, number, data
@@ -407,7 +433,7 @@ class _AppendWriter:
     def __init__(self, store: AppendableStore, upload: Upload) -> None:
         self._store = store
         self._upload = upload
-        self.hash = ResumableSha256(upload.sha256_state)
+        self.hashes = _Hashes(upload)
         self.received = 0
         self.parts: list[dict[str, Any]] = []
         self.buffer = b""  # nothing ever waits: every byte is in the file
@@ -454,16 +480,12 @@ class _AppendWriter:
             self._appender = await to_thread.run_sync(
                 self._store.open_append, upload.object_key, upload.multipart_id, upload.offset
             )
-        # Both release the GIL, so they run side by side.
-        hashing = asyncio.create_task(to_thread.run_sync(self._hash, batch))
+        # Hashing and writing release the GIL, so they run side by side.
+        hashing = asyncio.create_task(self.hashes.update(batch))
         try:
             await to_thread.run_sync(self._appender.write, batch)
         finally:
             await hashing
-
-    def _hash(self, batch: list[bytes]) -> None:
-        for chunk in batch:
-            self.hash.update(chunk)
 
     def _close(self) -> None:
         appender, self._appender = self._appender, None
@@ -584,7 +606,7 @@ async def _take_body(
     upload.offset = new_offset
     upload.parts = writer.parts
     upload.tail = bytes(writer.buffer)
-    upload.sha256_state = writer.hash.state()
+    writer.hashes.save(upload)
     upload.expires_at = utcnow() + uploads.expiry
     if scan is not None:
         upload.scan_head, upload.scan_end = bytes(scan.head), bytes(scan.end)
@@ -592,7 +614,7 @@ async def _take_body(
         async with session_scope(uploads.db) as session:
             await UploadRepository(session).save(upload)
         return upload
-    return await _last_bytes(uploads, upload, writer.hash.hexdigest())
+    return await _last_bytes(uploads, upload, writer.hashes)
 
 
 async def _store_body(
@@ -638,9 +660,10 @@ async def _store_body(
     return new_offset
 
 
-async def _last_bytes(uploads: Uploads, upload: Upload, sha256: str) -> Upload:
+async def _last_bytes(uploads: Uploads, upload: Upload, hashes: _Hashes) -> Upload:
     """All bytes are in: check the declared hash (and a scan's resolution), then finish."""
-    upload.sha256 = sha256
+    upload.sha256 = sha256 = hashes.sha256.hexdigest()
+    upload.sm3 = None if hashes.sm3 is None else hashes.sm3.hexdigest()
     declared = upload.meta.get("sha256")
     if declared is not None and declared != sha256:
         await _reject(
@@ -840,7 +863,7 @@ async def _assemble_locked(uploads: Uploads, upload_id: str) -> None:
                 await writer.abandon()
         start = end
     if upload.status is UploadStatus.RECEIVING and upload.offset == upload.length == 0:
-        await _last_bytes(uploads, upload, ResumableSha256(upload.sha256_state).hexdigest())
+        await _last_bytes(uploads, upload, _Hashes(upload))
 
 
 async def _lose(uploads: Uploads, upload: Upload) -> NoReturn:
@@ -905,6 +928,7 @@ async def _complete(uploads: Uploads, upload: Upload, original: Original, *, new
                     upload_id=upload.id,
                     object_key=original.object_key,
                     sha256=original.sha256,
+                    sm3=upload.sm3,
                     size=original.size,
                     filename=meta["filename"],
                     kind=meta["kind"],

@@ -56,6 +56,7 @@ class Receipt(BaseModel):
     length: int | None
     record_id: UUID | None
     sha256: str | None
+    sm3: str | None = Field(description="with SM3 turned on: the file's SM3")
     size: int | None
     safe_to_wipe: bool = Field(description="stored write-once and verified")
     rejection: str | None
@@ -83,6 +84,7 @@ async def receipt(request: Request, upload_id: str, principal: CurrentPrincipal)
         length=upload.length,
         record_id=upload.record_id,
         sha256=upload.sha256 if done else None,
+        sm3=upload.sm3 if done else None,
         size=upload.length if done else None,
         safe_to_wipe=done,
         rejection=upload.rejection,
