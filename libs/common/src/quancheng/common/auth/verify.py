@@ -7,13 +7,16 @@ and keys the issuer's JWKS does not list are refused before any claim is trusted
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import httpx
-from jose import ExpiredSignatureError, JWTError, jwt
-from jose.exceptions import JWTClaimsError
+from jose import ExpiredSignatureError, JWTError, jwk, jwt
+from jose.backends.base import Key
+from jose.exceptions import JOSEError, JWTClaimsError
 
 from quancheng.common.auth.principal import Principal
 
@@ -113,9 +116,13 @@ class TokenVerifier:
         if key is None:
             raise AuthError("unknown_key", "the issuer does not list the token's key")
         try:
+            public_key = _public_key(json.dumps(key, sort_keys=True))
+        except JOSEError as exc:
+            raise AuthError("unknown_key", f"the issuer's key can't be used: {exc}") from exc
+        try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                key,
+                public_key,
                 algorithms=[ALGORITHM],
                 audience=trusted.audience,
                 issuer=trusted.issuer,
@@ -128,3 +135,10 @@ class TokenVerifier:
         except JWTError as exc:
             raise AuthError("invalid_token", f"the token is refused: {exc}") from exc
         return Principal.from_claims(claims)
+
+
+@lru_cache(maxsize=64)
+def _public_key(jwk_json: str) -> Key:
+    """An issuer's key, ready to check signatures; built once (building it from the JWK costs
+    more than checking a signature, and every request would pay it)."""
+    return jwk.construct(json.loads(jwk_json), ALGORITHM)
