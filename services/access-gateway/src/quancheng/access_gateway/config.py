@@ -18,6 +18,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/upload-permission": "ingest",
     "/api/v1/uploads": "ingest",
     "/files": "ingest",  # tus
+    "/api/v1/records": "catalog",
 }
 
 # Where the gateway asks, on every request a device token makes, whether the credentials behind

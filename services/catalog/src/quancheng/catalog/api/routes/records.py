@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Query
+
+from quancheng.catalog.repository import RecordFilter
+from quancheng.catalog.schemas import RecordPage, RecordRead
+from quancheng.catalog.service import records as service
+from quancheng.common.auth import CurrentPrincipal
+from quancheng.common.errors import ApiError
+from quancheng.common.service import SessionDep, secured_router
+
+router = secured_router(prefix="/api/v1/records", tags=["records 音像记录"])
+
+
+@router.get("", summary="Records the caller may see, newest capture first 记录列表")
+async def list_records(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    section: str | None = None,
+    officer_id: str | None = None,
+    device_id: str | None = None,
+    kind: str | None = None,
+    activity_id: str | None = None,
+    unassigned: Annotated[
+        bool | None, Query(description="true: not yet linked to an activity (A-3)")
+    ] = None,
+    captured_from: Annotated[datetime | None, Query(description="ISO 8601, with offset")] = None,
+    captured_to: Annotated[datetime | None, Query(description="exclusive")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> RecordPage:
+    for name, value in (("captured_from", captured_from), ("captured_to", captured_to)):
+        if value is not None and value.utcoffset() is None:
+            raise ApiError(
+                400,
+                "invalid_query",
+                f"{name} must name its UTC offset (e.g. +08:00)",
+                f"{name} 必须带时区（例如 +08:00）",
+            )
+    wanted = RecordFilter(
+        section=section,
+        officer_id=officer_id,
+        device_id=device_id,
+        kind=kind,
+        activity_id=activity_id,
+        unassigned=unassigned,
+        captured_from=captured_from,
+        captured_to=captured_to,
+    )
+    rows, total = await service.list_records(session, principal, wanted, offset=offset, limit=limit)
+    return RecordPage(items=[RecordRead.of(r) for r in rows], total=total)
+
+
+@router.get("/{record_id}", summary="One record 记录详情")
+async def get_record(
+    record_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> RecordRead:
+    return RecordRead.of(await service.get_record(session, principal, record_id))

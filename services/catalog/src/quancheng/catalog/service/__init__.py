@@ -1,0 +1,1 @@
+"""The catalog\x27s rules, one module per subject."""

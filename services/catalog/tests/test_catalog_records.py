@@ -1,0 +1,244 @@
+"""Records: every original ingest announces becomes one record, which the right people see,
+find and page through."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from conftest import Embedded, TokenFactory, issued_device, seed_staff
+from quancheng.catalog.main import create_app
+from quancheng.common.auth import Role
+from quancheng.common.events import RecordingIngested, encode
+from quancheng.common.service import ServiceState
+from quancheng.common.settings import Settings
+
+MORNING = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def catalog(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(catalog: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=catalog)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        yield client
+
+
+def ingested(
+    *,
+    officer: str = "officer-7",
+    section: str = "JC1",
+    kind: str = "video",
+    device: str = "dev-1",
+    activity: str | None = None,
+    at: datetime = MORNING,
+    record_id: UUID | None = None,
+) -> RecordingIngested:
+    return RecordingIngested(
+        record_id=record_id or uuid4(),
+        upload_id=uuid4().hex,
+        object_key=f"sections/{section}/originals/x",
+        sha256="ab" * 32,
+        size=1234,
+        filename="现场检查.mp4",
+        kind=kind,
+        device_id=device,
+        officer_id=officer,
+        activity_id=activity,
+        section=section,
+        captured_at=at,
+        captured_until=at + timedelta(minutes=20),
+        clock_drift_seconds=-3.5,
+        deadline_missed=True,
+        party_informed=True,
+    )
+
+
+async def deliver(catalog: FastAPI, *events: RecordingIngested) -> None:
+    state: ServiceState = catalog.state.service
+    for event in events:
+        await state.consumers.handle(encode(event, {}))
+
+
+async def listed(
+    client: httpx.AsyncClient, headers: dict[str, str], **query: Any
+) -> dict[str, Any]:
+    response = await client.get("/api/v1/records", params=query, headers=headers)
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
+
+
+def auth(token: TokenFactory, sub: str, *roles: Role, section: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(sub, *roles, section=section)}"}
+
+
+async def test_an_ingested_recording_becomes_one_record_even_if_announced_twice(
+    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+) -> None:
+    event = ingested()
+
+    await deliver(catalog, event, event.model_copy(update={"event_id": uuid4()}))
+
+    page = await listed(client, auth(token, "office-1", Role.OFFICE))
+    assert page["total"] == 1
+    (item,) = page["items"]
+    assert item["record_id"] == str(event.record_id)
+    assert (item["filename"], item["kind"], item["kind_label"]) == ("现场检查.mp4", "video", "视频")
+    assert (item["deadline_missed"], item["party_informed"], item["activity_id"]) == (
+        True,
+        True,
+        None,
+    )
+    assert item["clock_drift_seconds"] == -3.5
+    assert datetime.fromisoformat(item["captured_at"]) == MORNING
+
+
+@pytest.mark.req("E-10")
+async def test_each_caller_sees_the_records_of_their_section_or_their_own(
+    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+) -> None:
+    mine = ingested(officer="officer-7", section="JC1")
+    colleague = ingested(officer="officer-8", section="JC1")
+    elsewhere = ingested(officer="officer-9", section="JC2")
+    await deliver(catalog, mine, colleague, elsewhere)
+
+    def ids(page: dict[str, Any]) -> set[str]:
+        return {item["record_id"] for item in page["items"]}
+
+    office = await listed(client, auth(token, "office-1", Role.OFFICE))
+    head = await listed(client, auth(token, "head-1", Role.SECTION_HEAD, section="JC1"))
+    officer = await listed(client, auth(token, "officer-7", Role.OFFICER, section="JC1"))
+    custodian = await listed(client, auth(token, "keeper-2", Role.CUSTODIAN, section="JC2"))
+    device = await listed(client, auth(token, "dev-1", Role.DEVICE, section="JC1"))
+
+    assert ids(office) == {str(r.record_id) for r in (mine, colleague, elsewhere)}
+    assert ids(head) == {str(mine.record_id), str(colleague.record_id)}
+    assert ids(officer) == {str(mine.record_id)}
+    assert ids(custodian) == {str(elsewhere.record_id)}
+    assert (ids(device), device["total"]) == (set(), 0)
+    officer_7 = auth(token, "officer-7", Role.OFFICER, section="JC1")
+    hidden = await client.get(f"/api/v1/records/{colleague.record_id}", headers=officer_7)
+    shown = await client.get(f"/api/v1/records/{mine.record_id}", headers=officer_7)
+    assert (hidden.status_code, hidden.json()["error"]) == (404, "record_not_found")
+    assert "未找到" in hidden.json()["message_zh"]
+    assert shown.json()["record_id"] == str(mine.record_id)
+
+
+@pytest.mark.req("D-11")
+async def test_recordings_tied_to_no_activity_are_listed_for_the_section_head(
+    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+) -> None:
+    loose = ingested(section="JC1")
+    linked = ingested(section="JC1", activity="ACT-2026-001")
+    other_section = ingested(section="JC2", officer="officer-9")
+    await deliver(catalog, loose, linked, other_section)
+    head = auth(token, "head-1", Role.SECTION_HEAD, section="JC1")
+
+    unassigned = await listed(client, head, unassigned="true")
+    assigned = await listed(client, head, unassigned="false")
+
+    assert [i["record_id"] for i in unassigned["items"]] == [str(loose.record_id)]
+    assert [i["record_id"] for i in assigned["items"]] == [str(linked.record_id)]
+
+
+async def test_records_are_found_by_what_they_are_and_paged_without_overlap(
+    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+) -> None:
+    same_time = [ingested(at=MORNING + timedelta(hours=1)) for _ in range(3)]
+    events = [
+        *same_time,
+        ingested(kind="photo", device="dev-2"),
+        ingested(at=MORNING - timedelta(days=1)),
+    ]
+    await deliver(catalog, *events)
+    office = auth(token, "office-1", Role.OFFICE)
+
+    everything = await listed(client, office)
+    pages = [await listed(client, office, limit=2, offset=offset) for offset in (0, 2, 4)]
+    photos = await listed(client, office, kind="photo")
+    on_dev_2 = await listed(client, office, device_id="dev-2")
+    that_morning = await listed(
+        client,
+        office,
+        captured_from=MORNING.isoformat(),
+        captured_to=(MORNING + timedelta(hours=1)).isoformat(),
+    )
+    naive = await client.get(
+        "/api/v1/records", params={"captured_from": "2026-11-27T09:00:00"}, headers=office
+    )
+
+    order = [i["record_id"] for i in everything["items"]]
+    assert everything["total"] == 5
+    assert [i["record_id"] for page in pages for i in page["items"]] == order  # no overlap
+    assert order[:3] == sorted(str(e.record_id) for e in same_time)  # newest, ties by id
+    assert order[-1] == str(events[-1].record_id)
+    assert [i["kind_label"] for i in photos["items"]] == ["照片"]
+    assert on_dev_2["total"] == 1
+    assert that_morning["total"] == 1  # the photo; the next hour's three start at the bound
+    assert (naive.status_code, naive.json()["error"]) == (400, "invalid_query")
+
+
+async def test_an_upload_through_the_platform_appears_as_a_record(
+    embedded: Embedded, token: TokenFactory
+) -> None:
+    office = embedded.auth(token("office-1", Role.OFFICE))
+    officer = embedded.auth(token("officer-7", Role.OFFICER, section="JC1"))
+    await seed_staff(embedded.client, office)
+    device_id = await issued_device(embedded.client, office, officer, serial="BC-1")
+    data = b"a recording of an inspection"
+    meta = {
+        "filename": "检查.mp4",
+        "device_id": device_id,
+        "officer_id": "officer-7",
+        "kind": "video",
+        "captured_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+    }
+    created = await embedded.client.post(
+        "/files/",
+        headers={
+            **officer,
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(len(data)),
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Metadata": ",".join(
+                f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items()
+            ),
+        },
+        content=data,
+    )
+    assert created.status_code == 201, created.text
+    upload_id = created.headers["location"].rsplit("/", 1)[1]
+    receipt = (
+        await embedded.client.get(f"/api/v1/uploads/{upload_id}/receipt", headers=officer)
+    ).json()
+
+    for _ in range(100):  # the event travels through the outbox relay
+        page = (await embedded.client.get("/api/v1/records", headers=officer)).json()
+        if page["total"]:
+            break
+        await asyncio.sleep(0.1)
+
+    (record,) = page["items"]
+    assert record["record_id"] == receipt["record_id"]
+    assert record["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (record["filename"], record["section"], record["deadline_missed"]) == (
+        "检查.mp4",
+        "JC1",
+        False,
+    )
