@@ -19,6 +19,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/uploads": "ingest",
     "/files": "ingest",  # tus
     "/api/v1/records": "catalog",
+    "/api/v1/enterprises": "catalog",
 }
 
 # Where the gateway asks, on every request a device token makes, whether the credentials behind

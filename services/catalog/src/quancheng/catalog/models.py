@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Column
 from sqlmodel import Field, SQLModel
 
 from quancheng.common.db import utc_column
@@ -41,3 +42,25 @@ class Record(SQLModel, table=True):
     scan_ppi: int | None = None
     flag: str | None = Field(default=None, max_length=500)
     ingested_at: datetime = Field(sa_column=utc_column())
+
+
+class Enterprise(SQLModel, table=True):
+    """An enterprise the bureau supervises (一企一档, E-3/E-16): everything about it hangs here."""
+
+    __tablename__ = "enterprises"
+
+    id: UUID = Field(primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    credit_code: str = Field(max_length=18, unique=True)  # 统一社会信用代码
+    legal_representative: str | None = Field(default=None, max_length=64)
+    address: str | None = Field(default=None, max_length=300)
+    contact: str | None = Field(default=None, max_length=64)
+    industry: str | None = Field(default=None, max_length=64)
+    region: str | None = Field(default=None, max_length=64, index=True)  # 属地
+    hazardous_processes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    major_hazard_sources: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    risk: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # risk, hidden dangers
+    # The district's unified enforcement platform's own id, for its retried calls (integration).
+    external_id: str | None = Field(default=None, max_length=128, unique=True)
+    created_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, false, func, or_, true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from quancheng.catalog.models import Record
+from quancheng.catalog.models import Enterprise, Record
 
 
 @dataclass(frozen=True)
@@ -98,4 +98,47 @@ class RecordRepository:
             .limit(limit)
         )
         count = select(func.count()).select_from(Record).where(*conditions)
+        return (await self.session.exec(query)).all(), (await self.session.exec(count)).one()
+
+
+class EnterpriseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, enterprise_id: UUID) -> Enterprise | None:
+        return await self.session.get(Enterprise, enterprise_id)
+
+    async def by_credit_code(self, credit_code: str) -> Enterprise | None:
+        query = select(Enterprise).where(col(Enterprise.credit_code) == credit_code)
+        return (await self.session.exec(query)).first()
+
+    async def by_external_id(self, external_id: str) -> Enterprise | None:
+        query = select(Enterprise).where(col(Enterprise.external_id) == external_id)
+        return (await self.session.exec(query)).first()
+
+    async def save(self, enterprise: Enterprise) -> None:
+        self.session.add(enterprise)
+        await self.session.flush()
+
+    async def search(
+        self, text: str | None, *, offset: int, limit: int
+    ) -> tuple[Sequence[Enterprise], int]:
+        """By a fragment of the name (Chinese too, any length) or the start of the credit code;
+        by name, then id."""
+        conditions: list[ColumnElement[bool]] = []
+        if text:
+            conditions.append(
+                or_(
+                    col(Enterprise.name).contains(text, autoescape=True),
+                    col(Enterprise.credit_code).startswith(text.upper(), autoescape=True),
+                )
+            )
+        query = (
+            select(Enterprise)
+            .where(*conditions)
+            .order_by(col(Enterprise.name), col(Enterprise.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        count = select(func.count()).select_from(Enterprise).where(*conditions)
         return (await self.session.exec(query)).all(), (await self.session.exec(count)).one()

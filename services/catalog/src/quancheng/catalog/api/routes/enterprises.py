@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Path, Query, Response
+
+from quancheng.catalog.schemas import EnterprisePage, EnterpriseRead, EnterpriseWrite
+from quancheng.catalog.service import enterprises as service
+from quancheng.common.auth import Principal, Role, require_roles
+from quancheng.common.service import SessionDep, secured_router
+
+router = secured_router(prefix="/api/v1/enterprises", tags=["enterprises 企业（一企一档）"])
+
+OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
+Platform = Annotated[Principal, Depends(require_roles(Role.OFFICE, Role.INTEGRATION))]
+Staff = Annotated[
+    Principal,
+    Depends(
+        require_roles(
+            Role.OFFICER,
+            Role.SECTION_HEAD,
+            Role.CUSTODIAN,
+            Role.OFFICE,
+            Role.ARCHIVIST,
+            Role.SUPERVISOR,
+            Role.INTEGRATION,
+        )
+    ),
+]
+
+
+@router.post("", status_code=201, summary="Register an enterprise 登记企业")
+async def create_enterprise(
+    data: EnterpriseWrite, session: SessionDep, principal: OfficeStaff
+) -> EnterpriseRead:
+    return EnterpriseRead.of(await service.create(session, principal, data))
+
+
+@router.put(
+    "/external/{external_id}",
+    summary="Create or update an enterprise by the platform's own id (idempotent) 同步企业",
+)
+async def put_external_enterprise(
+    external_id: Annotated[str, Path(min_length=1, max_length=128)],
+    data: EnterpriseWrite,
+    session: SessionDep,
+    principal: Platform,
+    response: Response,
+) -> EnterpriseRead:
+    enterprise, created = await service.put_external(session, principal, external_id, data)
+    response.status_code = 201 if created else 200
+    return EnterpriseRead.of(enterprise)
+
+
+@router.put("/{enterprise_id}", summary="Correct an enterprise's details 修改企业信息")
+async def update_enterprise(
+    enterprise_id: UUID, data: EnterpriseWrite, session: SessionDep, principal: OfficeStaff
+) -> EnterpriseRead:
+    return EnterpriseRead.of(await service.update(session, principal, enterprise_id, data))
+
+
+@router.get("", summary="Find enterprises by name fragment or credit code 企业查询")
+async def search_enterprises(
+    session: SessionDep,
+    principal: Staff,
+    q: Annotated[
+        str | None, Query(max_length=200, description="a fragment of the name, or a credit code")
+    ] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> EnterprisePage:
+    rows, total = await service.search(session, q, offset=offset, limit=limit)
+    return EnterprisePage(items=[EnterpriseRead.of(e) for e in rows], total=total)
+
+
+@router.get("/{enterprise_id}", summary="One enterprise 企业详情")
+async def get_enterprise(
+    enterprise_id: UUID, session: SessionDep, principal: Staff
+) -> EnterpriseRead:
+    return EnterpriseRead.of(await service.get(session, enterprise_id))
