@@ -511,19 +511,18 @@ async def receive(
 ) -> Upload:
     """A PATCH (or the body of a creation-with-upload): bytes at ``offset``."""
     async with _holding(uploads, f"upload:{upload_id}"):
-        return await _receive(uploads, principal, upload_id, offset, length, checksum, body)
+        upload = await _load(uploads, principal, upload_id)
+        _check_patch(uploads, upload, offset, length)
+        limit = upload.length if upload.length is not None else uploads.max_size
+        writer = _writer(uploads, upload)
+        try:
+            return await _take_body(uploads, upload, writer, limit, checksum, body)
+        finally:
+            await writer.abandon()  # only left in flight when the request failed
 
 
-async def _receive(
-    uploads: Uploads,
-    principal: Principal,
-    upload_id: str,
-    offset: int,
-    length: int | None,
-    checksum: tuple[str, bytes] | None,
-    body: AsyncIterator[bytes],
-) -> Upload:
-    upload = await _load(uploads, principal, upload_id)
+def _check_patch(uploads: Uploads, upload: Upload, offset: int, length: int | None) -> None:
+    """Whether bytes at ``offset`` may go to ``upload`` now; a length sent late is taken."""
     if upload.concat == "final":
         raise tus.tus_error(
             403,
@@ -559,16 +558,13 @@ async def _receive(
             )
         if length < upload.offset:
             raise tus.tus_error(
-                400, "length_too_small", "Upload-Length is below the offset", "上传长度小于已接收量"
+                400,
+                "length_too_small",
+                "Upload-Length is below the offset",
+                "上传长度小于已接收量",
             )
         _check_size(uploads, length)
         upload.length = length
-    limit = upload.length if upload.length is not None else uploads.max_size
-    writer = _writer(uploads, upload)
-    try:
-        return await _take_body(uploads, upload, writer, limit, checksum, body)
-    finally:
-        await writer.abandon()  # only left in flight when the request failed
 
 
 async def _take_body(
