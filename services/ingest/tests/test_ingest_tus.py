@@ -760,15 +760,17 @@ async def test_partial_uploads_sent_in_parallel_become_one_original(officer: Off
 async def test_a_final_upload_takes_only_the_callers_finished_partials(
     officer: Officer, embedded: Embedded, token: TokenFactory
 ) -> None:
-    done = await upload_partials(officer, [b"first half, "])
-    unfinished = await officer.new(100, **{"Upload-Concat": "partial"})
-    plain = await officer.upload(b"an ordinary upload")
-    # Another officer of the section, with a device of their own.
+    # Another officer of the section, with a device of their own, issued before any upload: on
+    # SQLite, the embedded relays of ingest and the registry can still block each other when an
+    # upload's event and a device's event cross (each delivers inside its own write lock).
     office = embedded.auth(token("office-1", Role.OFFICE))
     other = embedded.auth(token("officer-8", Role.OFFICER, section="JC1"))
     other_device = await issued_device(
         embedded.client, office, other, serial="BC-2", officer_id="officer-8"
     )
+    done = await upload_partials(officer, [b"first half, "])
+    unfinished = await officer.new(100, **{"Upload-Concat": "partial"})
+    plain = await officer.upload(b"an ordinary upload")
     theirs = (
         await embedded.client.post(
             "/files/",
