@@ -119,6 +119,50 @@ async def test_an_event_committed_in_one_service_is_handled_in_another(
     assert await pending(producer) == 0
 
 
+async def test_two_embedded_services_can_deliver_to_each_other_at_the_same_moment(
+    tmp_path: Path,
+) -> None:
+    # Each SQLite database has one write lock. Ingest delivers recording.ingested to the registry
+    # while the registry delivers a device event to ingest: neither relay may hold its own
+    # database while the other's consumer needs it.
+    a = await _database(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    b = await _database(f"sqlite:///{tmp_path / 'b.sqlite3'}")
+    try:
+        arrived = {"a": asyncio.Event(), "b": asyncio.Event()}
+
+        def crossing(sender: str, receiver: str, into: Database) -> InProcessBus:
+            consumers = make_consumers(into)
+
+            async def handler(message: Message) -> None:
+                # Both deliveries are under way before either is handled.
+                arrived[sender].set()
+                await asyncio.wait_for(arrived[receiver].wait(), timeout=5)
+                await consumers.handle(message)
+
+            bus = InProcessBus()
+            bus.subscribe(f"to-{receiver}", ["quancheng.device"], handler)
+            return bus
+
+        for db in (a, b):
+            async with session_scope(db) as session:
+                record(session, registered())
+        relays = (
+            OutboxRelay(a, crossing("a", "b", into=b)),
+            OutboxRelay(b, crossing("b", "a", into=a)),
+        )
+
+        sent = await asyncio.wait_for(
+            asyncio.gather(*(relay.relay_once() for relay in relays)), timeout=10
+        )
+
+        assert sent == [1, 1]
+        assert (await count(a, SeenDevice), await count(b, SeenDevice)) == (1, 1)
+        assert (await pending(a), await pending(b)) == (0, 0)
+    finally:
+        await a.dispose()
+        await b.dispose()
+
+
 async def test_the_message_is_kafka_shaped(producer: Database) -> None:
     delivered: list[Message] = []
 

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime
 
 from opentelemetry import propagate
-from sqlalchemy import Column, Text, text
+from sqlalchemy import Column, Text, text, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.orm.session import Session
@@ -92,6 +92,8 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._max_backoff = max_backoff
         self._wake = asyncio.Event()
+        # run() and a direct relay_once() must not send the same rows side by side.
+        self._batch_lock = asyncio.Lock()
         self._stopping = False
         db.on_commit(self._after_commit)
 
@@ -112,43 +114,85 @@ class OutboxRelay:
                 return total
 
     async def _relay_batch(self) -> int:
-        sent = 0
-        failure: Exception | None = None
-        async with session_scope(self._db) as session:
-            if not await self._take_lock(session):
-                return 0
-            rows = (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(col(OutboxMessage.relayed_at).is_(None))
-                    .order_by(col(OutboxMessage.seq))
-                    .limit(self._batch_size)
-                )
-            ).all()
-            for row in rows:
-                try:
-                    await self._bus.publish(row.to_message())
-                except Exception as exc:
-                    row.attempts += 1
-                    row.last_error = repr(exc)[:2000]
-                    session.add(row)
-                    failure = exc
-                    break
-                row.relayed_at = utcnow()
-                session.add(row)
-                sent += 1
-        if failure is not None:
-            raise failure
-        return sent
+        async with self._batch_lock:
+            if self._db.is_sqlite:
+                return await self._relay_between_transactions()
+            return await self._relay_under_advisory_lock()
 
-    async def _take_lock(self, session: AsyncSession) -> bool:
-        if self._db.is_sqlite:
-            return True  # BEGIN IMMEDIATE already serializes writers
-        connection = await session.connection()
-        result = await connection.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RELAY_LOCK_KEY}
-        )
-        return bool(result.scalar_one())
+    async def _relay_under_advisory_lock(self) -> int:
+        # PostgreSQL: the lock keeps replicas from sending the same rows; nothing else waits on it.
+        async with session_scope(self._db) as session:
+            connection = await session.connection()
+            locked = await connection.execute(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RELAY_LOCK_KEY}
+            )
+            if not locked.scalar_one():
+                return 0
+            batch = await self._pending(session)
+            sent, failure = await self._publish(batch)
+            await self._mark(session, sent, failure)
+        return self._outcome(sent, failure)
+
+    async def _relay_between_transactions(self) -> int:
+        # SQLite: a transaction holds the whole database's write lock, and an in-process publish
+        # runs another service's consumer, whose own relay may be waiting to deliver to us. So the
+        # batch is read, published and marked in turn, with no transaction open while publishing.
+        # A crash before the mark sends the rows again; consumers drop duplicates.
+        async with session_scope(self._db) as session:
+            batch = await self._pending(session)
+        if not batch:
+            return 0
+        sent, failure = await self._publish(batch)
+        async with session_scope(self._db) as session:
+            await self._mark(session, sent, failure)
+        return self._outcome(sent, failure)
+
+    async def _pending(self, session: AsyncSession) -> list[tuple[int, Message]]:
+        rows = (
+            await session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.relayed_at).is_(None))
+                .order_by(col(OutboxMessage.seq))
+                .limit(self._batch_size)
+            )
+        ).all()
+        return [(row.seq, row.to_message()) for row in rows if row.seq is not None]
+
+    async def _publish(
+        self, batch: list[tuple[int, Message]]
+    ) -> tuple[list[int], tuple[int, Exception] | None]:
+        """Publish in order, stopping at the first failure so that events never overtake."""
+        sent: list[int] = []
+        for seq, message in batch:
+            try:
+                await self._bus.publish(message)
+            except Exception as exc:
+                return sent, (seq, exc)
+            sent.append(seq)
+        return sent, None
+
+    async def _mark(
+        self, session: AsyncSession, sent: list[int], failure: tuple[int, Exception] | None
+    ) -> None:
+        if sent:
+            await session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.seq).in_(sent))
+                .values(relayed_at=utcnow())
+            )
+        if failure is not None:
+            seq, exc = failure
+            await session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.seq) == seq)
+                .values(attempts=OutboxMessage.attempts + 1, last_error=repr(exc)[:2000])
+            )
+
+    @staticmethod
+    def _outcome(sent: list[int], failure: tuple[int, Exception] | None) -> int:
+        if failure is not None:
+            raise failure[1]
+        return len(sent)
 
     async def run(self) -> None:
         """Relay until :meth:`stop`, backing off while the bus refuses messages."""
