@@ -144,6 +144,20 @@ async def test_each_caller_sees_the_records_of_their_section_or_their_own(
 async def test_recordings_tied_to_no_activity_are_listed_for_the_section_head(
     catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
+    platform = auth(token, "district-platform", Role.INTEGRATION)
+    created = await client.put(
+        "/api/v1/activities/external/ACT-2026-001",
+        headers=platform,
+        json={
+            "kind": "inspection",
+            "type": "daily_inspection",
+            "matter": "日常检查",
+            "section": "JC1",
+            "officers": ["officer-7"],
+            "started_at": MORNING.isoformat(),
+        },
+    )
+    assert created.status_code == 201
     loose = ingested(section="JC1")
     linked = ingested(section="JC1", activity="ACT-2026-001")
     other_section = ingested(section="JC2", officer="officer-9")

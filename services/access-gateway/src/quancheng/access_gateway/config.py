@@ -20,6 +20,7 @@ ROUTES: dict[str, str] = {
     "/files": "ingest",  # tus
     "/api/v1/records": "catalog",
     "/api/v1/enterprises": "catalog",
+    "/api/v1/activities": "catalog",
 }
 
 # Where the gateway asks, on every request a device token makes, whether the credentials behind

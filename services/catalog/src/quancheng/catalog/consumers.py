@@ -1,4 +1,6 @@
-"""Events the catalog listens to: ingest's, for every stored original and derived item."""
+"""Events the catalog listens to: ingest's, for every stored original and derived item. An upload
+names its activity by the catalog's id or the platform's; one not known yet is kept as a claim
+and honoured when that activity appears."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.catalog.models import Record
 from quancheng.catalog.repository import RecordRepository
+from quancheng.catalog.service.activities import resolve_claim
 from quancheng.common.events import Consumers, RecordingIngested
 
 
@@ -13,6 +16,9 @@ async def on_recording_ingested(session: AsyncSession, event: RecordingIngested)
     repository = RecordRepository(session)
     if await repository.get(event.record_id) is not None:
         return  # announced again (at-least-once delivery): the record stands
+    activity = (
+        None if event.activity_id is None else await resolve_claim(session, event.activity_id)
+    )
     await repository.add(
         Record(
             record_id=event.record_id,
@@ -25,7 +31,8 @@ async def on_recording_ingested(session: AsyncSession, event: RecordingIngested)
             kind=event.kind,
             device_id=event.device_id,
             officer_id=event.officer_id,
-            activity_id=event.activity_id,
+            activity_id=None if activity is None else str(activity.id),
+            activity_ref=event.activity_id if activity is None else None,
             section=event.section,
             captured_at=event.captured_at,
             captured_until=event.captured_until,

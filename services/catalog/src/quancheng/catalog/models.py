@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import JSON, BigInteger, Column
 from sqlmodel import Field, SQLModel
 
-from quancheng.common.db import utc_column
+from quancheng.common.db import enum_column, utc_column
 
 
 class Record(SQLModel, table=True):
@@ -29,6 +30,9 @@ class Record(SQLModel, table=True):
     device_id: str = Field(max_length=64, index=True)
     officer_id: str = Field(max_length=128, index=True)
     activity_id: str | None = Field(default=None, max_length=128, index=True)
+    # The activity the upload named but the catalog does not know yet (the platform's id, say);
+    # the record is unassigned until an activity of that id appears.
+    activity_ref: str | None = Field(default=None, max_length=128, index=True)
     section: str | None = Field(default=None, max_length=32, index=True)
     captured_at: datetime | None = Field(
         default=None, sa_column=utc_column(nullable=True, index=True)
@@ -64,3 +68,73 @@ class Enterprise(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=128, unique=True)
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
+
+
+class ActivityKind(StrEnum):
+    """The four kinds of administrative enforcement in scope (B-2)."""
+
+    LICENSING = "licensing"  # 行政许可
+    PENALTY = "penalty"  # 行政处罚
+    COERCION = "coercion"  # 行政强制
+    INSPECTION = "inspection"  # 行政检查
+
+
+class ActivityType(StrEnum):
+    """What was done on site (A-4/D-4, A-10); the recording duty depends on it."""
+
+    DAILY_INSPECTION = "daily_inspection"
+    COMPLAINT = "complaint"
+    EVIDENCE_COLLECTION = "evidence_collection"
+    ADVANCE_REGISTRATION = "advance_registration"
+    DOCUMENT_SERVICE = "document_service"
+    COERCIVE_MEASURE = "coercive_measure"
+    SEALING_SEIZURE = "sealing_seizure"
+    FORCED_DEMOLITION = "forced_demolition"
+    CASE_VENUE = "case_venue"
+    HEARING = "hearing"
+    LODGED_SERVICE = "lodged_service"
+    SERVICE_BY_NOTICE = "service_by_notice"
+    ON_SITE = "on_site"
+    OTHER = "other"
+
+
+class ActivityStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    ARCHIVED = "archived"  # read-only, with its records (B-7)
+
+
+class Activity(SQLModel, table=True):
+    """One enforcement activity (A-4/B-2): what was done, where, by whom, for which enterprise."""
+
+    __tablename__ = "activities"
+
+    id: UUID = Field(primary_key=True)
+    kind: ActivityKind = Field(sa_column=enum_column(ActivityKind, index=True))
+    type: ActivityType = Field(sa_column=enum_column(ActivityType, index=True))
+    matter: str = Field(max_length=200)  # 事项
+    case_number: str | None = Field(default=None, max_length=64, index=True)  # 案号
+    enterprise_id: UUID | None = Field(default=None, index=True)
+    section: str = Field(max_length=32, index=True)
+    officers: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    place: str | None = Field(default=None, max_length=300)
+    region: str | None = Field(default=None, max_length=64, index=True)  # 属地
+    started_at: datetime = Field(sa_column=utc_column(index=True))
+    ended_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    status: ActivityStatus = Field(
+        default=ActivityStatus.OPEN, sa_column=enum_column(ActivityStatus, index=True)
+    )
+    external_id: str | None = Field(default=None, max_length=128, unique=True)
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class ActivityOfficer(SQLModel, table=True):
+    """Who took part in an activity, as rows, so that "activities of officer X" is a plain query
+    on either database (``Activity.officers`` keeps the list as entered)."""
+
+    __tablename__ = "activity_officers"
+
+    activity_id: UUID = Field(primary_key=True, foreign_key="activities.id")
+    officer_id: str = Field(primary_key=True, max_length=128, index=True)

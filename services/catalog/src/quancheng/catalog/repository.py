@@ -5,38 +5,68 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, false, func, or_, true
+from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from quancheng.catalog.models import Enterprise, Record
+from quancheng.catalog.models import (
+    Activity,
+    ActivityKind,
+    ActivityOfficer,
+    ActivityStatus,
+    ActivityType,
+    Enterprise,
+    Record,
+)
 
 
 @dataclass(frozen=True)
 class Visibility:
-    """Which records a caller may see: all, those of a section, and/or one officer's own."""
+    """What a caller may see: everything, a section's, and/or one officer's own (the recordings
+    they made, the activities they took part in)."""
 
     everything: bool = False
     section: str | None = None
     officer: str | None = None
 
-    def condition(self) -> ColumnElement[bool]:
+    def records(self) -> ColumnElement[bool]:
+        officers = None if self.officer is None else col(Record.officer_id) == self.officer
+        return self._either(col(Record.section), officers)
+
+    def activities(self) -> ColumnElement[bool]:
+        officers = None
+        if self.officer is not None:
+            taking_part = select(ActivityOfficer.activity_id).where(
+                col(ActivityOfficer.officer_id) == self.officer
+            )
+            officers = col(Activity.id).in_(taking_part)
+        return self._either(col(Activity.section), officers)
+
+    def _either(
+        self, section: Mapped[Any], officers: ColumnElement[bool] | None
+    ) -> ColumnElement[bool]:
         if self.everything:
             return true()
-        allowed: list[ColumnElement[bool]] = []
+        allowed = [] if officers is None else [officers]
         if self.section is not None:
-            allowed.append(col(Record.section) == self.section)
-        if self.officer is not None:
-            allowed.append(col(Record.officer_id) == self.officer)
+            allowed.append(section == self.section)
         return or_(*allowed) if allowed else false()
 
-    def admits(self, record: Record) -> bool:
+    def admits_record(self, record: Record) -> bool:
+        return self._admits(record.section, [record.officer_id])
+
+    def admits_activity(self, activity: Activity) -> bool:
+        return self._admits(activity.section, activity.officers)
+
+    def _admits(self, section: str | None, officers: list[str]) -> bool:
         return (
             self.everything
-            or (self.section is not None and record.section == self.section)
-            or (self.officer is not None and record.officer_id == self.officer)
+            or (self.section is not None and section == self.section)
+            or (self.officer is not None and self.officer in officers)
         )
 
 
@@ -78,6 +108,19 @@ class RecordRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def claiming(self, activity_ref: str) -> Sequence[Record]:
+        """Records whose upload named ``activity_ref`` before the catalog knew that activity."""
+        query = select(Record).where(col(Record.activity_ref) == activity_ref)
+        return (await self.session.exec(query)).all()
+
+    async def of_activity(self, activity_id: UUID) -> Sequence[Record]:
+        query = (
+            select(Record)
+            .where(col(Record.activity_id) == str(activity_id))
+            .order_by(col(Record.captured_at).nulls_last(), col(Record.record_id))
+        )
+        return (await self.session.exec(query)).all()
+
     async def get(self, record_id: UUID) -> Record | None:
         return await self.session.get(Record, record_id)
 
@@ -89,7 +132,7 @@ class RecordRepository:
         self, *, visibility: Visibility, wanted: RecordFilter, offset: int, limit: int
     ) -> tuple[Sequence[Record], int]:
         """Newest capture first; the record id breaks ties, so pages never overlap."""
-        conditions = [visibility.condition(), *wanted.conditions()]
+        conditions = [visibility.records(), *wanted.conditions()]
         query = (
             select(Record)
             .where(*conditions)
@@ -141,4 +184,88 @@ class EnterpriseRepository:
             .limit(limit)
         )
         count = select(func.count()).select_from(Enterprise).where(*conditions)
+        return (await self.session.exec(query)).all(), (await self.session.exec(count)).one()
+
+
+@dataclass(frozen=True)
+class ActivityFilter:
+    """What an activity search asks for; None means any."""
+
+    section: str | None = None
+    officer_id: str | None = None
+    enterprise_id: UUID | None = None
+    kind: ActivityKind | None = None
+    type: ActivityType | None = None
+    status: ActivityStatus | None = None
+    case_number: str | None = None
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        wanted: list[ColumnElement[bool]] = []
+        for column, value in (
+            (Activity.section, self.section),
+            (Activity.enterprise_id, self.enterprise_id),
+            (Activity.kind, self.kind),
+            (Activity.type, self.type),
+            (Activity.status, self.status),
+            (Activity.case_number, self.case_number),
+        ):
+            if value is not None:
+                wanted.append(col(column) == value)
+        if self.officer_id is not None:
+            wanted.append(
+                col(Activity.id).in_(
+                    select(ActivityOfficer.activity_id).where(
+                        col(ActivityOfficer.officer_id) == self.officer_id
+                    )
+                )
+            )
+        if self.started_from is not None:
+            wanted.append(col(Activity.started_at) >= self.started_from)
+        if self.started_to is not None:
+            wanted.append(col(Activity.started_at) < self.started_to)
+        return wanted
+
+
+class ActivityRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, activity_id: UUID) -> Activity | None:
+        return await self.session.get(Activity, activity_id)
+
+    async def by_external_id(self, external_id: str) -> Activity | None:
+        query = select(Activity).where(col(Activity.external_id) == external_id)
+        return (await self.session.exec(query)).first()
+
+    async def save(self, activity: Activity) -> None:
+        """Store the activity and make its officer rows match ``activity.officers``."""
+        self.session.add(activity)
+        await self.session.flush()
+        taking_part = select(ActivityOfficer).where(col(ActivityOfficer.activity_id) == activity.id)
+        known = set()
+        for row in (await self.session.exec(taking_part)).all():
+            if row.officer_id in activity.officers:
+                known.add(row.officer_id)
+            else:
+                await self.session.delete(row)
+        for officer in dict.fromkeys(activity.officers):
+            if officer not in known:
+                self.session.add(ActivityOfficer(activity_id=activity.id, officer_id=officer))
+        await self.session.flush()
+
+    async def page(
+        self, *, visibility: Visibility, wanted: ActivityFilter, offset: int, limit: int
+    ) -> tuple[Sequence[Activity], int]:
+        """Latest start first, then id, so pages never overlap."""
+        conditions = [visibility.activities(), *wanted.conditions()]
+        query = (
+            select(Activity)
+            .where(*conditions)
+            .order_by(col(Activity.started_at).desc(), col(Activity.id).asc())
+            .offset(offset)
+            .limit(limit)
+        )
+        count = select(func.count()).select_from(Activity).where(*conditions)
         return (await self.session.exec(query)).all(), (await self.session.exec(count)).one()

@@ -6,11 +6,12 @@ from uuid import UUID
 
 from fastapi import Query
 
+from quancheng.catalog.api.params import require_offsets
 from quancheng.catalog.repository import RecordFilter
-from quancheng.catalog.schemas import RecordPage, RecordRead
+from quancheng.catalog.schemas import RecordAssignment, RecordPage, RecordRead
+from quancheng.catalog.service import activities
 from quancheng.catalog.service import records as service
 from quancheng.common.auth import CurrentPrincipal
-from quancheng.common.errors import ApiError
 from quancheng.common.service import SessionDep, secured_router
 
 router = secured_router(prefix="/api/v1/records", tags=["records 音像记录"])
@@ -33,14 +34,7 @@ async def list_records(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> RecordPage:
-    for name, value in (("captured_from", captured_from), ("captured_to", captured_to)):
-        if value is not None and value.utcoffset() is None:
-            raise ApiError(
-                400,
-                "invalid_query",
-                f"{name} must name its UTC offset (e.g. +08:00)",
-                f"{name} 必须带时区（例如 +08:00）",
-            )
+    require_offsets(captured_from=captured_from, captured_to=captured_to)
     wanted = RecordFilter(
         section=section,
         officer_id=officer_id,
@@ -60,3 +54,14 @@ async def get_record(
     record_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> RecordRead:
     return RecordRead.of(await service.get_record(session, principal, record_id))
+
+
+@router.put(
+    "/{record_id}/activity",
+    summary="Tie a recording to an activity, or untie it (section head) 关联执法活动",
+)
+async def assign_record(
+    record_id: UUID, data: RecordAssignment, session: SessionDep, principal: CurrentPrincipal
+) -> RecordRead:
+    record = await activities.assign_record(session, principal, record_id, data.activity_id)
+    return RecordRead.of(record)

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Path, Query, Response
+
+from quancheng.catalog.api.params import require_offsets
+from quancheng.catalog.models import ActivityKind, ActivityStatus, ActivityType
+from quancheng.catalog.repository import ActivityFilter
+from quancheng.catalog.schemas import ActivityEnd, ActivityPage, ActivityRead, ActivityWrite
+from quancheng.catalog.service import activities as service
+from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.service import SessionDep, secured_router
+
+router = secured_router(prefix="/api/v1/activities", tags=["activities 执法活动"])
+
+Writer = Annotated[
+    Principal,
+    Depends(require_roles(Role.OFFICER, Role.SECTION_HEAD, Role.OFFICE, Role.INTEGRATION)),
+]
+Platform = Annotated[Principal, Depends(require_roles(Role.OFFICE, Role.INTEGRATION))]
+
+
+@router.post("", status_code=201, summary="Record an enforcement activity 登记执法活动")
+async def create_activity(
+    data: ActivityWrite, session: SessionDep, principal: Writer
+) -> ActivityRead:
+    return ActivityRead.of(await service.create(session, principal, data))
+
+
+@router.put(
+    "/external/{external_id}",
+    summary="Create or update an activity by the platform's own id (idempotent) 同步执法活动",
+)
+async def put_external_activity(
+    external_id: Annotated[str, Path(min_length=1, max_length=128)],
+    data: ActivityWrite,
+    session: SessionDep,
+    principal: Platform,
+    response: Response,
+) -> ActivityRead:
+    activity, created = await service.put_external(session, principal, external_id, data)
+    response.status_code = 201 if created else 200
+    return ActivityRead.of(activity)
+
+
+@router.put("/{activity_id}", summary="Correct an activity 修改执法活动")
+async def update_activity(
+    activity_id: UUID, data: ActivityWrite, session: SessionDep, principal: Writer
+) -> ActivityRead:
+    return ActivityRead.of(await service.update(session, principal, activity_id, data))
+
+
+@router.post("/{activity_id}/end", summary="The activity is over 执法活动结束")
+async def end_activity(
+    activity_id: UUID, data: ActivityEnd, session: SessionDep, principal: Writer
+) -> ActivityRead:
+    return ActivityRead.of(await service.end(session, principal, activity_id, data.ended_at))
+
+
+@router.get("", summary="Activities the caller may see, latest first 执法活动列表")
+async def list_activities(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    section: str | None = None,
+    officer_id: str | None = None,
+    enterprise_id: UUID | None = None,
+    kind: ActivityKind | None = None,
+    type: ActivityType | None = None,
+    status: ActivityStatus | None = None,
+    case_number: str | None = None,
+    started_from: Annotated[datetime | None, Query(description="ISO 8601, with offset")] = None,
+    started_to: Annotated[datetime | None, Query(description="exclusive")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ActivityPage:
+    require_offsets(started_from=started_from, started_to=started_to)
+    wanted = ActivityFilter(
+        section=section,
+        officer_id=officer_id,
+        enterprise_id=enterprise_id,
+        kind=kind,
+        type=type,
+        status=status,
+        case_number=case_number,
+        started_from=started_from,
+        started_to=started_to,
+    )
+    rows, total = await service.list_activities(
+        session, principal, wanted, offset=offset, limit=limit
+    )
+    return ActivityPage(items=[ActivityRead.of(a) for a in rows], total=total)
+
+
+@router.get("/{activity_id}", summary="One activity 执法活动详情")
+async def get_activity(
+    activity_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> ActivityRead:
+    return ActivityRead.of(await service.get(session, principal, activity_id))
