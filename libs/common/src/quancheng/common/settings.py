@@ -153,6 +153,15 @@ class IngestSettings(BaseModel):
     sm3: bool = False
 
 
+class CatalogSettings(BaseModel):
+    """What the compliance checks tolerate."""
+
+    # D-10a: consecutive segments of one device further apart than this are an interruption,
+    # which needs an explanation; nearer is the device splitting its files. Also the slack
+    # for a recording's start after its activity ended (D-10b) and for its coverage (A-10).
+    segment_gap_seconds: int = Field(default=10, ge=0, le=3600)
+
+
 class TelemetrySettings(BaseModel):
     json_logs: bool = True
     log_level: str = "INFO"
@@ -176,6 +185,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     services: ServiceUrls = Field(default_factory=ServiceUrls)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @model_validator(mode="after")

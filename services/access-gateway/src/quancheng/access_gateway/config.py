@@ -21,6 +21,8 @@ ROUTES: dict[str, str] = {
     "/api/v1/records": "catalog",
     "/api/v1/enterprises": "catalog",
     "/api/v1/activities": "catalog",
+    "/api/v1/recording-duties": "catalog",
+    "/api/v1/compliance": "catalog",
 }
 
 # Where the gateway asks, on every request a device token makes, whether the credentials behind

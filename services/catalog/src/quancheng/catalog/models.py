@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Column, Text
 from sqlmodel import Field, SQLModel
 
 from quancheng.common.db import enum_column, utc_column
@@ -138,3 +138,94 @@ class ActivityOfficer(SQLModel, table=True):
 
     activity_id: UUID = Field(primary_key=True, foreign_key="activities.id")
     officer_id: str = Field(primary_key=True, max_length=128, index=True)
+
+
+class Duty(StrEnum):
+    """How an activity type must be recorded (A-10, D-6, B-4a)."""
+
+    MANDATORY = "mandatory"  # 全过程音像记录
+    SITUATIONAL = "situational"  # 根据实际情况进行音像记录
+    TEXT = "text"  # 文字记录即可
+
+
+class FindingCode(StrEnum):
+    """What a compliance check can find (not stored: findings are worked out when asked for)."""
+
+    NO_RECORDING = "no_recording"  # A-10: a mandatory activity without recordings
+    NOT_COVERED = "not_covered"  # A-10: its recordings start late or end early
+    UNEXPLAINED_GAP = "unexplained_gap"  # D-10a
+    AFTER_THE_FACT = "after_the_fact"  # D-10b: captured after the activity ended
+    PARTY_NOT_INFORMED = "party_not_informed"  # A-9
+    LATE_UPLOAD = "late_upload"  # A-11: past the 24-hour deadline
+    EXEMPTION_PENDING = "exemption_pending"  # A-5: filed, not yet acknowledged
+    UNASSIGNED = "unassigned"  # A-3: a recording tied to no activity
+
+
+class RecordingDuty(SQLModel, table=True):
+    """The bureau's own entry of the AV recording item list 音像记录事项清单 (B-4b) for one
+    activity type; types without a row follow the regulation's defaults."""
+
+    __tablename__ = "recording_duties"
+
+    type: ActivityType = Field(sa_column=enum_column(ActivityType, primary_key=True))
+    duty: Duty = Field(sa_column=enum_column(Duty))
+    key_stages: list[dict[str, str]] = Field(sa_column=Column(JSON, nullable=False))
+    updated_by: str = Field(max_length=128)
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class InterruptionReason(StrEnum):
+    """Why one device's recording stopped and started again (D-10a)."""
+
+    DEVICE_FAULT = "device_fault"
+    WEATHER = "weather"
+    BATTERY = "battery"
+    STORAGE = "storage"
+    VENUE_CHANGE = "venue_change"
+    OTHER = "other"
+
+
+class Interruption(SQLModel, table=True):
+    """An officer's explanation of a gap in one device's recording of an activity (D-10a)."""
+
+    __tablename__ = "interruptions"
+
+    id: UUID = Field(primary_key=True)
+    activity_id: UUID = Field(foreign_key="activities.id", index=True)
+    device_id: str = Field(max_length=64)
+    stopped_at: datetime = Field(sa_column=utc_column())
+    resumed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    reason: InterruptionReason = Field(sa_column=enum_column(InterruptionReason))
+    explanation: str = Field(sa_column=Column(Text, nullable=False))
+    # When recording could not go on at all: the written report 书面报告.
+    written_report: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    filed_by: str = Field(max_length=128)
+    filed_at: datetime = Field(sa_column=utc_column())
+
+
+class ExemptionReason(StrEnum):
+    """When an activity may go unrecorded (A-5, D-5)."""
+
+    EXPLOSION_HAZARD = "explosion_hazard"  # 防爆区域无防爆设备
+    STATE_SECRET = "state_secret"  # noqa: S105 (a reason, not a password)
+    COMMERCIAL_SECRET = "commercial_secret"  # noqa: S105
+    PERSONAL_PRIVACY = "personal_privacy"
+    EMERGENCY = "emergency"
+    OTHER = "other"
+
+
+class Exemption(SQLModel, table=True):
+    """The work record 工作记录 an officer files when an activity was not recorded (A-5), and
+    the section head's acknowledgement of it."""
+
+    __tablename__ = "exemptions"
+
+    id: UUID = Field(primary_key=True)
+    activity_id: UUID = Field(foreign_key="activities.id", index=True)
+    reason: ExemptionReason = Field(sa_column=enum_column(ExemptionReason))
+    basis: str = Field(sa_column=Column(Text, nullable=False))  # 依据
+    work_record: str = Field(sa_column=Column(Text, nullable=False))
+    filed_by: str = Field(max_length=128)
+    filed_at: datetime = Field(sa_column=utc_column())
+    acknowledged_by: str | None = Field(default=None, max_length=128)
+    acknowledged_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -20,7 +20,10 @@ from quancheng.catalog.models import (
     ActivityStatus,
     ActivityType,
     Enterprise,
+    Exemption,
+    Interruption,
     Record,
+    RecordingDuty,
 )
 
 
@@ -113,11 +116,13 @@ class RecordRepository:
         query = select(Record).where(col(Record.activity_ref) == activity_ref)
         return (await self.session.exec(query)).all()
 
-    async def of_activity(self, activity_id: UUID) -> Sequence[Record]:
-        query = (
-            select(Record)
-            .where(col(Record.activity_id) == str(activity_id))
-            .order_by(col(Record.captured_at).nulls_last(), col(Record.record_id))
+    async def of_activities(self, activity_ids: Sequence[UUID]) -> Sequence[Record]:
+        query = select(Record).where(col(Record.activity_id).in_([str(a) for a in activity_ids]))
+        return (await self.session.exec(query)).all()
+
+    async def unassigned(self, *, visibility: Visibility, wanted: RecordFilter) -> Sequence[Record]:
+        query = select(Record).where(
+            visibility.records(), col(Record.activity_id).is_(None), *wanted.conditions()
         )
         return (await self.session.exec(query)).all()
 
@@ -255,6 +260,16 @@ class ActivityRepository:
                 self.session.add(ActivityOfficer(activity_id=activity.id, officer_id=officer))
         await self.session.flush()
 
+    async def matching(
+        self, *, visibility: Visibility, wanted: ActivityFilter
+    ) -> Sequence[Activity]:
+        query = (
+            select(Activity)
+            .where(visibility.activities(), *wanted.conditions())
+            .order_by(col(Activity.started_at), col(Activity.id))
+        )
+        return (await self.session.exec(query)).all()
+
     async def page(
         self, *, visibility: Visibility, wanted: ActivityFilter, offset: int, limit: int
     ) -> tuple[Sequence[Activity], int]:
@@ -269,3 +284,48 @@ class ActivityRepository:
         )
         count = select(func.count()).select_from(Activity).where(*conditions)
         return (await self.session.exec(query)).all(), (await self.session.exec(count)).one()
+
+
+class DutyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def all(self) -> Sequence[RecordingDuty]:
+        return (await self.session.exec(select(RecordingDuty))).all()
+
+    async def get(self, activity_type: ActivityType) -> RecordingDuty | None:
+        return await self.session.get(RecordingDuty, activity_type)
+
+    async def save(self, duty: RecordingDuty) -> None:
+        self.session.add(duty)
+        await self.session.flush()
+
+
+class ExplanationRepository:
+    """Interruption explanations (D-10a) and exemptions (A-5), filed against activities."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: Interruption | Exemption) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def exemption(self, exemption_id: UUID) -> Exemption | None:
+        return await self.session.get(Exemption, exemption_id)
+
+    async def interruptions_of(self, activity_ids: Sequence[UUID]) -> Sequence[Interruption]:
+        query = (
+            select(Interruption)
+            .where(col(Interruption.activity_id).in_(activity_ids))
+            .order_by(col(Interruption.stopped_at), col(Interruption.id))
+        )
+        return (await self.session.exec(query)).all()
+
+    async def exemptions_of(self, activity_ids: Sequence[UUID]) -> Sequence[Exemption]:
+        query = (
+            select(Exemption)
+            .where(col(Exemption.activity_id).in_(activity_ids))
+            .order_by(col(Exemption.filed_at), col(Exemption.id))
+        )
+        return (await self.session.exec(query)).all()

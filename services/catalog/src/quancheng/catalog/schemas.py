@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -13,9 +13,18 @@ from quancheng.catalog.models import (
     ActivityKind,
     ActivityStatus,
     ActivityType,
+    Duty,
     Enterprise,
+    Exemption,
+    ExemptionReason,
+    FindingCode,
+    Interruption,
+    InterruptionReason,
     Record,
 )
+
+if TYPE_CHECKING:
+    from quancheng.catalog.service.checks import Finding
 
 KIND_LABELS = {
     "video": "视频",
@@ -242,3 +251,206 @@ class RecordAssignment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     activity_id: UUID | None = Field(description="null: unlink")
+
+
+DUTY_LABELS = {
+    Duty.MANDATORY: "全过程音像记录",
+    Duty.SITUATIONAL: "根据情况音像记录",
+    Duty.TEXT: "文字记录即可",
+}
+
+
+class KeyStage(BaseModel):
+    """A key stage 关键环节 of an activity and how it is recorded (B-4b)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    stage: str = Field(min_length=1, max_length=64, description="e.g. 出示证件, 告知, 送达")
+    how: str = Field(min_length=1, max_length=200, description="e.g. 全程音像记录")
+
+
+class DutyWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    duty: Duty
+    key_stages: list[KeyStage] = Field(default_factory=list, max_length=50)
+
+
+class DutyRead(DutyWrite):
+    type: ActivityType
+    type_label: str
+    duty_label: str
+    configured: bool = Field(description="false: the regulation's default")
+
+
+class InterruptionWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    device_id: str = Field(min_length=1, max_length=64)
+    stopped_at: AwareDatetime
+    resumed_at: AwareDatetime | None = Field(default=None, description="null: it never resumed")
+    reason: InterruptionReason
+    explanation: str = Field(min_length=1, max_length=4000)
+    written_report: str | None = Field(
+        default=None, max_length=20000, description="书面报告, when recording could not go on"
+    )
+
+    @model_validator(mode="after")
+    def _resumes_after_it_stops(self) -> InterruptionWrite:
+        if self.resumed_at is not None and self.resumed_at < self.stopped_at:
+            raise ValueError("resumed_at is before stopped_at")
+        return self
+
+
+INTERRUPTION_LABELS = {
+    InterruptionReason.DEVICE_FAULT: "设备故障",
+    InterruptionReason.WEATHER: "天气原因",
+    InterruptionReason.BATTERY: "电量不足",
+    InterruptionReason.STORAGE: "存储空间不足",
+    InterruptionReason.VENUE_CHANGE: "转换场地",
+    InterruptionReason.OTHER: "其他",
+}
+
+
+class InterruptionRead(InterruptionWrite):
+    id: UUID
+    activity_id: UUID
+    reason_label: str
+    filed_by: str
+    filed_at: datetime
+
+    @classmethod
+    def of(cls, row: Interruption) -> InterruptionRead:
+        return cls(
+            **InterruptionWrite.model_validate(row, from_attributes=True).model_dump(),
+            id=row.id,
+            activity_id=row.activity_id,
+            reason_label=INTERRUPTION_LABELS[row.reason],
+            filed_by=row.filed_by,
+            filed_at=row.filed_at,
+        )
+
+
+EXEMPTION_LABELS = {
+    ExemptionReason.EXPLOSION_HAZARD: "易燃易爆区域无防爆设备",
+    ExemptionReason.STATE_SECRET: "涉及国家秘密",
+    ExemptionReason.COMMERCIAL_SECRET: "涉及商业秘密",
+    ExemptionReason.PERSONAL_PRIVACY: "涉及个人隐私",
+    ExemptionReason.EMERGENCY: "紧急情况",
+    ExemptionReason.OTHER: "其他客观原因",
+}
+
+
+class ExemptionWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: ExemptionReason
+    basis: str = Field(min_length=1, max_length=2000, description="依据")
+    work_record: str = Field(min_length=1, max_length=20000, description="工作记录")
+
+
+class ExemptionRead(ExemptionWrite):
+    id: UUID
+    activity_id: UUID
+    reason_label: str
+    filed_by: str
+    filed_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Exemption) -> ExemptionRead:
+        return cls(
+            **ExemptionWrite.model_validate(row, from_attributes=True).model_dump(),
+            id=row.id,
+            activity_id=row.activity_id,
+            reason_label=EXEMPTION_LABELS[row.reason],
+            filed_by=row.filed_by,
+            filed_at=row.filed_at,
+            acknowledged_by=row.acknowledged_by,
+            acknowledged_at=row.acknowledged_at,
+        )
+
+
+FINDING_LABELS = {
+    FindingCode.NO_RECORDING: "应全过程音像记录而无记录",
+    FindingCode.NOT_COVERED: "音像记录未覆盖执法全过程",
+    FindingCode.UNEXPLAINED_GAP: "记录中断且未说明原因",
+    FindingCode.AFTER_THE_FACT: "执法结束后补录",
+    FindingCode.PARTY_NOT_INFORMED: "未告知当事人正在记录",
+    FindingCode.LATE_UPLOAD: "超过24小时上传",
+    FindingCode.EXEMPTION_PENDING: "未记录说明待科室负责人确认",
+    FindingCode.UNASSIGNED: "未关联执法活动",
+}
+FINDING_REQUIREMENTS = {
+    FindingCode.NO_RECORDING: "A-10",
+    FindingCode.NOT_COVERED: "A-10",
+    FindingCode.UNEXPLAINED_GAP: "D-10a",
+    FindingCode.AFTER_THE_FACT: "D-10b",
+    FindingCode.PARTY_NOT_INFORMED: "A-9",
+    FindingCode.LATE_UPLOAD: "A-11",
+    FindingCode.EXEMPTION_PENDING: "A-5",
+    FindingCode.UNASSIGNED: "A-3",
+}
+
+
+class FindingRead(BaseModel):
+    code: FindingCode
+    label: str = Field(description="中文说明")
+    requirement: str
+    section: str | None
+    activity_id: UUID | None
+    record_id: UUID | None
+    device_id: str | None
+    officer_ids: list[str]
+    start: datetime | None
+    end: datetime | None
+    detail: str
+
+    @classmethod
+    def of(cls, finding: Finding) -> FindingRead:
+        return cls(
+            code=finding.code,
+            label=FINDING_LABELS[finding.code],
+            requirement=FINDING_REQUIREMENTS[finding.code],
+            **{f: getattr(finding, f) for f in _FINDING_FIELDS},
+        )
+
+
+_FINDING_FIELDS = (
+    "section",
+    "activity_id",
+    "record_id",
+    "device_id",
+    "officer_ids",
+    "start",
+    "end",
+    "detail",
+)
+
+
+class ActivityCompliance(BaseModel):
+    activity_id: UUID
+    duty: Duty
+    duty_label: str
+    compliant: bool
+    findings: list[FindingRead]
+
+
+class ComplianceGroup(BaseModel):
+    """One section's or officer's share: activities checked, how many had no finding."""
+
+    key: str
+    activities: int
+    compliant_activities: int
+    findings: dict[str, int]
+
+
+class ComplianceReport(BaseModel):
+    activities: int
+    compliant_activities: int
+    rate: float | None = Field(description="compliant / checked; null when none was checked")
+    counts: dict[str, int]
+    by_section: list[ComplianceGroup]
+    by_officer: list[ComplianceGroup]
+    findings: list[FindingRead]

@@ -171,7 +171,11 @@ def utc_column(*, nullable: bool = False, index: bool = False) -> Column[datetim
 
 
 def enum_column(
-    enum_cls: type[StrEnum], *, nullable: bool = False, index: bool = False
+    enum_cls: type[StrEnum],
+    *,
+    nullable: bool = False,
+    index: bool = False,
+    primary_key: bool = False,
 ) -> Column[Any]:
     """A column that stores a StrEnum's values (not its member names) as plain strings."""
     return Column(
@@ -184,4 +188,5 @@ def enum_column(
         ),
         nullable=nullable,
         index=index,
+        primary_key=primary_key,
     )

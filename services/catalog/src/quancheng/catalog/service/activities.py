@@ -28,7 +28,7 @@ def _not_found() -> ApiError:
     return ApiError(404, "activity_not_found", "no such activity", "未找到该执法活动")
 
 
-def _archived(activity: Activity) -> ApiError:
+def read_only(activity: Activity) -> ApiError:
     return ApiError(
         409,
         "activity_archived",
@@ -114,7 +114,7 @@ async def end(
     activity = await get(session, principal, activity_id)
     _may_write(principal, activity.section)
     if activity.status is ActivityStatus.ARCHIVED:
-        raise _archived(activity)
+        raise read_only(activity)
     ended_at = ended_at or utcnow()
     if ended_at < activity.started_at:
         raise ApiError(
@@ -167,11 +167,11 @@ async def assign_record(
     if record.activity_id is not None:
         current = await repository.get(UUID(record.activity_id))
         if current is not None and current.status is ActivityStatus.ARCHIVED:
-            raise _archived(current)
+            raise read_only(current)
     target = None if activity_id is None else await get(session, principal, activity_id)
     if target is not None:
         if target.status is ActivityStatus.ARCHIVED:
-            raise _archived(target)
+            raise read_only(target)
         if target.section != record.section and not principal.has_any(Role.OFFICE):
             raise ApiError(
                 409,
@@ -209,7 +209,7 @@ async def _replace(
     _may_write(principal, activity.section)
     _may_write(principal, data.section)
     if activity.status is ActivityStatus.ARCHIVED:
-        raise _archived(activity)
+        raise read_only(activity)
     await _check_enterprise(session, data)
     for field, value in data.model_dump().items():
         setattr(activity, field, value)

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Query
+
+from quancheng.catalog.api.params import require_offsets
+from quancheng.catalog.models import ActivityKind, ActivityType
+from quancheng.catalog.repository import ActivityFilter
+from quancheng.catalog.schemas import (
+    DUTY_LABELS,
+    ActivityCompliance,
+    ComplianceReport,
+    DutyRead,
+    DutyWrite,
+    ExemptionRead,
+    ExemptionWrite,
+    FindingRead,
+    InterruptionRead,
+    InterruptionWrite,
+)
+from quancheng.catalog.service import compliance, duties, explanations
+from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.service import SessionDep, State, secured_router
+
+router = secured_router(tags=["compliance 音像记录合规"])
+
+OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
+Filer = Annotated[Principal, Depends(require_roles(Role.OFFICER, Role.SECTION_HEAD, Role.OFFICE))]
+Reviewer = Annotated[
+    Principal,
+    Depends(
+        require_roles(Role.OFFICER, Role.SECTION_HEAD, Role.OFFICE, Role.SUPERVISOR, Role.ARCHIVIST)
+    ),
+]
+
+
+def _slack(state: State) -> timedelta:
+    return timedelta(seconds=state.settings.catalog.segment_gap_seconds)
+
+
+@router.get("/api/v1/recording-duties", summary="The AV recording item list 音像记录事项清单")
+async def list_duties(session: SessionDep, principal: CurrentPrincipal) -> list[DutyRead]:
+    return list((await duties.effective(session)).values())
+
+
+@router.put(
+    "/api/v1/recording-duties/{activity_type}",
+    summary="Set one activity type's recording duty and key stages 设置记录要求",
+)
+async def configure_duty(
+    activity_type: ActivityType, data: DutyWrite, session: SessionDep, principal: OfficeStaff
+) -> DutyRead:
+    return await duties.configure(session, principal, activity_type, data)
+
+
+@router.post(
+    "/api/v1/activities/{activity_id}/interruptions",
+    status_code=201,
+    summary="Explain an interruption of recording 中断情况说明",
+)
+async def file_interruption(
+    activity_id: UUID, data: InterruptionWrite, session: SessionDep, principal: Filer
+) -> InterruptionRead:
+    row = await explanations.file_interruption(session, principal, activity_id, data)
+    return InterruptionRead.of(row)
+
+
+@router.get("/api/v1/activities/{activity_id}/interruptions", summary="中断情况说明")
+async def list_interruptions(
+    activity_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> list[InterruptionRead]:
+    rows = await explanations.interruptions(session, principal, activity_id)
+    return [InterruptionRead.of(r) for r in rows]
+
+
+@router.post(
+    "/api/v1/activities/{activity_id}/exemptions",
+    status_code=201,
+    summary="File the work record of an unrecorded activity 未音像记录工作记录",
+)
+async def file_exemption(
+    activity_id: UUID, data: ExemptionWrite, session: SessionDep, principal: Filer
+) -> ExemptionRead:
+    return ExemptionRead.of(
+        await explanations.file_exemption(session, principal, activity_id, data)
+    )
+
+
+@router.get("/api/v1/activities/{activity_id}/exemptions", summary="未音像记录工作记录")
+async def list_exemptions(
+    activity_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> list[ExemptionRead]:
+    rows = await explanations.exemptions(session, principal, activity_id)
+    return [ExemptionRead.of(r) for r in rows]
+
+
+@router.post(
+    "/api/v1/activities/{activity_id}/exemptions/{exemption_id}/acknowledge",
+    summary="The section head acknowledges a work record 科室负责人确认",
+)
+async def acknowledge_exemption(
+    activity_id: UUID, exemption_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> ExemptionRead:
+    row = await explanations.acknowledge_exemption(session, principal, activity_id, exemption_id)
+    return ExemptionRead.of(row)
+
+
+@router.get(
+    "/api/v1/activities/{activity_id}/compliance", summary="One activity's compliance 合规检查"
+)
+async def activity_compliance(
+    activity_id: UUID, session: SessionDep, principal: CurrentPrincipal, state: State
+) -> ActivityCompliance:
+    checked = await compliance.of_activity(session, principal, activity_id, slack=_slack(state))
+    return ActivityCompliance(
+        activity_id=checked.activity.id,
+        duty=checked.duty,
+        duty_label=DUTY_LABELS[checked.duty],
+        compliant=not checked.findings,
+        findings=[FindingRead.of(f) for f in checked.findings],
+    )
+
+
+@router.get("/api/v1/compliance", summary="Compliance report 音像记录合规报告")
+async def compliance_report(
+    session: SessionDep,
+    principal: Reviewer,
+    state: State,
+    section: str | None = None,
+    officer_id: str | None = None,
+    enterprise_id: UUID | None = None,
+    kind: ActivityKind | None = None,
+    type: ActivityType | None = None,
+    started_from: Annotated[
+        datetime | None, Query(description="period start, ISO 8601 with offset")
+    ] = None,
+    started_to: Annotated[datetime | None, Query(description="period end, exclusive")] = None,
+) -> ComplianceReport:
+    require_offsets(started_from=started_from, started_to=started_to)
+    wanted = ActivityFilter(
+        section=section,
+        officer_id=officer_id,
+        enterprise_id=enterprise_id,
+        kind=kind,
+        type=type,
+        started_from=started_from,
+        started_to=started_to,
+    )
+    return await compliance.report(session, principal, wanted, slack=_slack(state))
