@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from quancheng.catalog import consumers
-from quancheng.catalog.api.routes import activities, compliance, enterprises, records
+from quancheng.catalog.api.routes import activities, archive, compliance, enterprises, records
 from quancheng.catalog.config import MIGRATIONS, SERVICE_NAME
 from quancheng.common.service import ServiceDefinition, create_service_app
 from quancheng.common.settings import Settings
@@ -16,7 +16,13 @@ DEFINITION = ServiceDefinition(
         "Records, activities, enterprises, recording duties, compliance, search and archive export."
     ),
     migrations=MIGRATIONS,
-    routers=[records.router, enterprises.router, activities.router, compliance.router],
+    routers=[
+        records.router,
+        enterprises.router,
+        activities.router,
+        compliance.router,
+        archive.router,
+    ],
     consumers=consumers.register,
 )
 

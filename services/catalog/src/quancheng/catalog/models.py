@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import JSON, BigInteger, Column, Text
 from sqlmodel import Field, SQLModel
 
+from quancheng.common.auth import Clearance
 from quancheng.common.db import enum_column, utc_column
 
 
@@ -46,6 +47,20 @@ class Record(SQLModel, table=True):
     scan_ppi: int | None = None
     flag: str | None = Field(default=None, max_length=500)
     ingested_at: datetime = Field(sa_column=utc_column())
+    # C-4: what every archive item states; until someone fills them in, the section, the
+    # officer and the capture time stand for the first three.
+    handling_section: str | None = Field(default=None, max_length=32)  # 承办科室
+    producer: str | None = Field(default=None, max_length=128)  # 制作人
+    production_time: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    proves: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # 证明内容
+    # B-11: who may see it at all, and what in it is private.
+    secrecy: Clearance = Field(
+        default=Clearance.INTERNAL, sa_column=enum_column(Clearance, index=True)
+    )
+    privacy_flags: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, default=list)
+    )
+    archived_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class Enterprise(SQLModel, table=True):
@@ -124,6 +139,8 @@ class Activity(SQLModel, table=True):
     status: ActivityStatus = Field(
         default=ActivityStatus.OPEN, sa_column=enum_column(ActivityStatus, index=True)
     )
+    archived_by: str | None = Field(default=None, max_length=128)
+    archived_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     external_id: str | None = Field(default=None, max_length=128, unique=True)
     created_by: str = Field(max_length=128)
     created_at: datetime = Field(sa_column=utc_column())

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, false, func, or_, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, true
 from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,20 +25,24 @@ from quancheng.catalog.models import (
     Record,
     RecordingDuty,
 )
+from quancheng.common.auth import Clearance
 
 
 @dataclass(frozen=True)
 class Visibility:
     """What a caller may see: everything, a section's, and/or one officer's own (the recordings
-    they made, the activities they took part in)."""
+    they made, the activities they took part in); of records, only those their clearance
+    reaches (B-11)."""
 
     everything: bool = False
     section: str | None = None
     officer: str | None = None
+    clearance: Clearance = Clearance.PUBLIC
 
     def records(self) -> ColumnElement[bool]:
         officers = None if self.officer is None else col(Record.officer_id) == self.officer
-        return self._either(col(Record.section), officers)
+        cleared = col(Record.secrecy).in_([c for c in Clearance if self.clearance.allows(c)])
+        return and_(self._either(col(Record.section), officers), cleared)
 
     def activities(self) -> ColumnElement[bool]:
         officers = None
@@ -60,7 +64,9 @@ class Visibility:
         return or_(*allowed) if allowed else false()
 
     def admits_record(self, record: Record) -> bool:
-        return self._admits(record.section, [record.officer_id])
+        return self.clearance.allows(record.secrecy) and self._admits(
+            record.section, [record.officer_id]
+        )
 
     def admits_activity(self, activity: Activity) -> bool:
         return self._admits(activity.section, activity.officers)

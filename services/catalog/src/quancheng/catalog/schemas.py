@@ -22,6 +22,7 @@ from quancheng.catalog.models import (
     InterruptionReason,
     Record,
 )
+from quancheng.common.auth import Clearance
 
 if TYPE_CHECKING:
     from quancheng.catalog.service.checks import Finding
@@ -58,6 +59,14 @@ class RecordRead(BaseModel):
     scan_ppi: int | None
     flag: str | None = Field(description="accepted, but to be looked at")
     ingested_at: datetime
+    handling_section: str | None = Field(description="承办科室 (C-4)")
+    producer: str | None = Field(description="制作人 (C-4)")
+    production_time: datetime | None = Field(description="制作时间 (C-4)")
+    proves: str | None = Field(description="证明内容 (C-4)")
+    secrecy: Clearance
+    secrecy_label: str
+    privacy_flags: list[str]
+    archived_at: datetime | None = Field(description="set: archived, read-only (B-7)")
 
     @classmethod
     def of(cls, record: Record) -> RecordRead:
@@ -84,7 +93,30 @@ class RecordRead(BaseModel):
             scan_ppi=record.scan_ppi,
             flag=record.flag,
             ingested_at=record.ingested_at,
+            handling_section=record.handling_section,
+            producer=record.producer,
+            production_time=record.production_time,
+            proves=record.proves,
+            secrecy=record.secrecy,
+            secrecy_label=record.secrecy.label,
+            privacy_flags=record.privacy_flags,
+            archived_at=record.archived_at,
         )
+
+
+class ArchivalWrite(BaseModel):
+    """What an archive item states (C-4) and how secret it is (B-11)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    handling_section: str | None = Field(default=None, max_length=32, description="承办科室")
+    producer: str | None = Field(default=None, max_length=128, description="制作人")
+    production_time: AwareDatetime | None = Field(default=None, description="制作时间")
+    proves: str | None = Field(default=None, max_length=4000, description="证明内容")
+    secrecy: Clearance = Clearance.INTERNAL
+    privacy_flags: list[str] = Field(
+        default_factory=list, max_length=20, description="e.g. 人脸, 未成年人, 商业秘密"
+    )
 
 
 class RecordPage(BaseModel):
@@ -217,6 +249,8 @@ class ActivityRead(ActivityWrite):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    archived_by: str | None
+    archived_at: datetime | None
 
     @classmethod
     def of(cls, activity: Activity) -> ActivityRead:
@@ -231,6 +265,8 @@ class ActivityRead(ActivityWrite):
             created_by=activity.created_by,
             created_at=activity.created_at,
             updated_at=activity.updated_at,
+            archived_by=activity.archived_by,
+            archived_at=activity.archived_at,
         )
 
 
@@ -454,3 +490,34 @@ class ComplianceReport(BaseModel):
     by_section: list[ComplianceGroup]
     by_officer: list[ComplianceGroup]
     findings: list[FindingRead]
+
+
+class Dossier(BaseModel):
+    """An activity's dossier 卷宗 (B-7): the activity, every recording tied to it, what was filed
+    about it, and how it was recorded against its duty."""
+
+    activity: ActivityRead
+    records: list[RecordRead]
+    interruptions: list[InterruptionRead]
+    exemptions: list[ExemptionRead]
+    compliance: ActivityCompliance
+
+
+class ArchiveEntry(BaseModel):
+    activity_id: UUID
+    matter: str
+    type_label: str
+    case_number: str | None
+    enterprise_id: UUID | None
+    section: str
+    started_at: datetime
+    archived_at: datetime | None
+    records: int
+
+
+class ArchiveGroup(BaseModel):
+    """One year's activities of one matter (C-4: the archive is arranged 年度-事项)."""
+
+    year: int
+    matter: str
+    activities: list[ArchiveEntry]

@@ -20,10 +20,10 @@ OWN_SECTION = (Role.SECTION_HEAD, Role.CUSTODIAN)
 
 def visibility(principal: Principal) -> Visibility:
     if principal.has_any(*ALL_SECTIONS):
-        return Visibility(everything=True)
+        return Visibility(everything=True, clearance=principal.clearance)
     section = principal.section if principal.has_any(*OWN_SECTION) else None
     officer = principal.subject if principal.has_any(Role.OFFICER) else None
-    return Visibility(section=section, officer=officer)
+    return Visibility(section=section, officer=officer, clearance=principal.clearance)
 
 
 async def list_records(

@@ -1,0 +1,218 @@
+"""Describing records for the archive (C-4, B-11), archiving an ended activity with its dossier
+(B-7), and the archive arranged by year and matter."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from quancheng.catalog.models import Activity, ActivityStatus, Record
+from quancheng.catalog.repository import (
+    ActivityFilter,
+    ActivityRepository,
+    ExplanationRepository,
+    RecordRepository,
+)
+from quancheng.catalog.schemas import (
+    ACTIVITY_TYPE_LABELS,
+    DUTY_LABELS,
+    ActivityCompliance,
+    ActivityRead,
+    ArchivalWrite,
+    ArchiveEntry,
+    ArchiveGroup,
+    Dossier,
+    ExemptionRead,
+    FindingRead,
+    InterruptionRead,
+    RecordRead,
+)
+from quancheng.catalog.service import activities, compliance
+from quancheng.catalog.service.records import get_record, visibility
+from quancheng.common import audit
+from quancheng.common.auth import Principal, Role
+from quancheng.common.errors import ApiError
+from quancheng.common.events.contracts import utcnow
+
+# Who keeps the archive: archivists and the office everywhere, a section's head and custodian
+# for their own section.
+_KEEPERS = (Role.ARCHIVIST, Role.OFFICE)
+_SECTION_KEEPERS = (Role.SECTION_HEAD, Role.CUSTODIAN)
+
+
+def _may_keep(principal: Principal, section: str | None) -> None:
+    if principal.has_any(*_KEEPERS):
+        return
+    if (
+        principal.has_any(*_SECTION_KEEPERS)
+        and section is not None
+        and principal.section == section
+    ):
+        return
+    raise ApiError(
+        403,
+        "not_archive_keeper",
+        "only archivists, the office, or the section's head or custodian do this",
+        "只有档案管理员、办公室或本科室负责人、专管员可以操作",
+    )
+
+
+def _record_archived(record: Record) -> ApiError:
+    return ApiError(
+        409,
+        "record_archived",
+        f"record {record.record_id} is archived and read-only",
+        "该记录已归档，不能再修改",
+    )
+
+
+async def describe(
+    session: AsyncSession, principal: Principal, record_id: UUID, data: ArchivalWrite
+) -> Record:
+    """Fill in what the archive item states (C-4) and its secrecy (B-11)."""
+    record = await get_record(session, principal, record_id)
+    _may_keep(principal, record.section)
+    if record.archived_at is not None:
+        raise _record_archived(record)
+    if not principal.clearance.allows(data.secrecy):
+        raise ApiError(
+            403,
+            "clearance_too_low",
+            f"you may not classify above your clearance ({principal.clearance.value})",
+            f"不能将密级定为高于本人权限（{principal.clearance.label}）",
+        )
+    for field, value in data.model_dump().items():
+        setattr(record, field, value)
+    await RecordRepository(session).add(record)
+    await audit.append(
+        session,
+        actor=principal.subject,
+        action="record.describe",
+        target=f"record:{record.record_id}",
+        detail=data.model_dump(mode="json"),
+    )
+    return record
+
+
+async def archive_activity(
+    session: AsyncSession, principal: Principal, activity_id: UUID
+) -> Activity:
+    """File an ended activity's dossier with every recording tied to it; from now on the
+    activity and those recordings are read-only (B-7). Each recording must say what it proves."""
+    activity = await activities.get(session, principal, activity_id)
+    _may_keep(principal, activity.section)
+    if activity.status is ActivityStatus.ARCHIVED:
+        return activity
+    if activity.status is not ActivityStatus.CLOSED:
+        raise ApiError(
+            409,
+            "activity_open",
+            "end the activity before archiving it",
+            "执法活动尚未结束，不能归档",
+        )
+    repository = RecordRepository(session)
+    records = await repository.of_activities([activity.id])
+    undescribed = sorted(str(r.record_id) for r in records if not r.proves)
+    if undescribed:
+        raise ApiError(
+            409,
+            "archival_fields_missing",
+            f"{len(undescribed)} recording(s) don't yet say what they prove (proves)",
+            f"有 {len(undescribed)} 条记录未填写证明内容，不能归档",
+            extra={"record_ids": undescribed},
+        )
+    now = utcnow()
+    for record in records:
+        record.handling_section = record.handling_section or activity.section
+        record.producer = record.producer or record.officer_id
+        record.production_time = record.production_time or record.captured_at or record.ingested_at
+        record.archived_at = now
+        await repository.add(record)
+    activity.status = ActivityStatus.ARCHIVED
+    activity.archived_by = principal.subject
+    activity.archived_at = now
+    await ActivityRepository(session).save(activity)
+    await audit.append(
+        session,
+        actor=principal.subject,
+        action="activity.archive",
+        target=f"activity:{activity.id}",
+        detail={"records": sorted(str(r.record_id) for r in records)},
+    )
+    return activity
+
+
+async def dossier(
+    session: AsyncSession, principal: Principal, activity_id: UUID, *, slack: timedelta
+) -> Dossier:
+    checked = await compliance.of_activity(session, principal, activity_id, slack=slack)
+    activity = checked.activity
+    # Whoever may see the activity sees its recordings, as far as their clearance reaches.
+    records = [
+        r
+        for r in await RecordRepository(session).of_activities([activity.id])
+        if principal.clearance.allows(r.secrecy)
+    ]
+    explanations = ExplanationRepository(session)
+    return Dossier(
+        activity=ActivityRead.of(activity),
+        records=[RecordRead.of(r) for r in sorted(records, key=_capture_order)],
+        interruptions=[
+            InterruptionRead.of(i) for i in await explanations.interruptions_of([activity.id])
+        ],
+        exemptions=[ExemptionRead.of(e) for e in await explanations.exemptions_of([activity.id])],
+        compliance=ActivityCompliance(
+            activity_id=activity.id,
+            duty=checked.duty,
+            duty_label=DUTY_LABELS[checked.duty],
+            compliant=not checked.findings,
+            findings=[FindingRead.of(f) for f in checked.findings],
+        ),
+    )
+
+
+async def catalogue(session: AsyncSession, principal: Principal, year: int) -> list[ArchiveGroup]:
+    """The archived activities of ``year``, by matter (the activity's type)."""
+    start = datetime(year, 1, 1, tzinfo=UTC)
+    archived = await ActivityRepository(session).matching(
+        visibility=visibility(principal),
+        wanted=ActivityFilter(
+            status=ActivityStatus.ARCHIVED,
+            started_from=start,
+            started_to=start.replace(year=year + 1),
+        ),
+    )
+    counts = Counter(
+        r.activity_id
+        for r in await RecordRepository(session).of_activities([a.id for a in archived])
+    )
+    groups: dict[str, list[ArchiveEntry]] = defaultdict(list)
+    for activity in archived:
+        groups[ACTIVITY_TYPE_LABELS[activity.type]].append(
+            ArchiveEntry(
+                activity_id=activity.id,
+                matter=activity.matter,
+                type_label=ACTIVITY_TYPE_LABELS[activity.type],
+                case_number=activity.case_number,
+                enterprise_id=activity.enterprise_id,
+                section=activity.section,
+                started_at=activity.started_at,
+                archived_at=activity.archived_at,
+                records=counts[str(activity.id)],
+            )
+        )
+    return [
+        ArchiveGroup(year=year, matter=matter, activities=entries)
+        for matter, entries in sorted(groups.items())
+    ]
+
+
+def _capture_order(record: Record) -> tuple[bool, datetime, str]:
+    return (
+        record.captured_at is None,
+        record.captured_at or record.ingested_at,
+        str(record.record_id),
+    )
