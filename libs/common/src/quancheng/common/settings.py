@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, HttpUrl, SecretStr, model_validator
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES: tuple[str, ...] = (
@@ -154,12 +155,24 @@ class IngestSettings(BaseModel):
 
 
 class CatalogSettings(BaseModel):
-    """What the compliance checks tolerate."""
+    """What the compliance checks tolerate; what archive exports say."""
 
     # D-10a: consecutive segments of one device further apart than this are an interruption,
     # which needs an explanation; nearer is the device splitting its files. Also the slack
     # for a recording's start after its activity ended (D-10b) and for its coverage (A-10).
     segment_gap_seconds: int = Field(default=10, ge=0, le=3600)
+    # Archive exports (E-17): who they come from, and the zone their dates are written in.
+    bureau_name: str = Field(default="应急管理局", min_length=1, max_length=100)
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from exc
+        return value
 
 
 class TelemetrySettings(BaseModel):

@@ -24,6 +24,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/recording-duties": "catalog",
     "/api/v1/compliance": "catalog",
     "/api/v1/archive": "catalog",
+    "/api/v1/cases": "catalog",
 }
 
 # Where the gateway asks, on every request a device token makes, whether the credentials behind

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -161,6 +161,10 @@ class EnterpriseRepository:
 
     async def get(self, enterprise_id: UUID) -> Enterprise | None:
         return await self.session.get(Enterprise, enterprise_id)
+
+    async def many(self, enterprise_ids: Collection[UUID]) -> Sequence[Enterprise]:
+        query = select(Enterprise).where(col(Enterprise.id).in_(enterprise_ids))
+        return (await self.session.exec(query)).all()
 
     async def by_credit_code(self, credit_code: str) -> Enterprise | None:
         query = select(Enterprise).where(col(Enterprise.credit_code) == credit_code)

@@ -31,8 +31,9 @@ class MigrationSet:
 COMMON = MigrationSet("common", COMMON_MIGRATIONS_DIR)
 
 
-def upgrade(url: str, service_set: MigrationSet) -> None:
-    """Bring the database at ``url`` to the newest schema (blocking; run it in a thread)."""
+def upgrade(url: str, service_set: MigrationSet, *, revision: str = "head") -> None:
+    """Bring the database at ``url`` to the newest schema, or the service's tables to
+    ``revision`` (blocking; run it in a thread)."""
     if (path := sqlite_path(url)) is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(sync_url(url))
@@ -43,7 +44,7 @@ def upgrade(url: str, service_set: MigrationSet) -> None:
                 config.set_main_option("script_location", str(migration_set.directory))
                 config.attributes["connection"] = connection
                 config.attributes["version_table"] = migration_set.version_table
-                command.upgrade(config, "head")
+                command.upgrade(config, revision if migration_set is service_set else "head")
     finally:
         engine.dispose()
 

@@ -97,6 +97,8 @@ async def put_external(
     activity = await ActivityRepository(session).by_external_id(external_id)
     if activity is None:
         return await create(session, principal, data, external_id=external_id), True
+    if ActivityWrite.model_validate(activity, from_attributes=True) == data:
+        return activity, False  # a retry: nothing to change, nothing to audit
     return await _replace(session, principal, activity, data), False
 
 

@@ -222,7 +222,7 @@ def _gaps(
             stopped, resumed = before.end, after.start
             if resumed - stopped <= slack:
                 continue
-            if any(_overlaps(i, stopped - slack, resumed + slack) for i in explained):
+            if any(_covers(i, stopped, resumed, slack) for i in explained):
                 continue
             yield Finding(
                 FindingCode.UNEXPLAINED_GAP,
@@ -237,9 +237,10 @@ def _gaps(
             )
 
 
-def _overlaps(interruption: Interruption, start: datetime, end: datetime) -> bool:
+def _covers(interruption: Interruption, start: datetime, end: datetime, slack: timedelta) -> bool:
+    """The explanation accounts for the whole gap, give or take the slack."""
     resumed = interruption.resumed_at or interruption.stopped_at
-    return interruption.stopped_at <= end and resumed >= start
+    return interruption.stopped_at <= start + slack and resumed >= end - slack
 
 
 def _order(finding: Finding) -> tuple[datetime, str, str]:

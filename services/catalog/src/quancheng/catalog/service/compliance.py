@@ -97,9 +97,15 @@ async def report(
         )
         for record in sorted(records, key=lambda r: (r.captured_at is None, r.captured_at)):
             loose.extend(check_unassigned(record))
-    findings = [f for c in checked for f in c.findings] + loose
     if wanted.officer_id is not None:
-        findings = [f for f in findings if wanted.officer_id in f.officer_ids]
+        # One officer's report: what they answer for, not what colleagues in the same activity do.
+        officer = wanted.officer_id
+        checked = [
+            Checked(c.activity, c.duty, [f for f in c.findings if officer in f.officer_ids])
+            for c in checked
+        ]
+        loose = [f for f in loose if officer in f.officer_ids]
+    findings = [f for c in checked for f in c.findings] + loose
     compliant = sum(1 for c in checked if not c.findings)
     return ComplianceReport(
         activities=len(checked),

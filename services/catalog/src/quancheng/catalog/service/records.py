@@ -13,8 +13,9 @@ from quancheng.common.auth import Principal, Role
 from quancheng.common.errors import ApiError
 
 # Roles that see every section's records (the office and archivists manage them; supervisors
-# only look). Heads and custodians see their section's; officers their own recordings.
-ALL_SECTIONS = (Role.OFFICE, Role.ARCHIVIST, Role.SUPERVISOR)
+# only look; the district platform keeps activities in step for every section). Heads and
+# custodians see their section's; officers their own recordings.
+ALL_SECTIONS = (Role.OFFICE, Role.ARCHIVIST, Role.SUPERVISOR, Role.INTEGRATION)
 OWN_SECTION = (Role.SECTION_HEAD, Role.CUSTODIAN)
 
 

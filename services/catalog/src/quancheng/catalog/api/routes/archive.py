@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Path, Query
+from fastapi.responses import StreamingResponse
 
 from quancheng.catalog.schemas import (
     ActivityRead,
@@ -13,9 +15,9 @@ from quancheng.catalog.schemas import (
     Dossier,
     RecordRead,
 )
-from quancheng.catalog.service import archive
+from quancheng.catalog.service import archive, export
 from quancheng.common.auth import CurrentPrincipal
-from quancheng.common.service import SessionDep, State, secured_router
+from quancheng.common.service import ServiceState, SessionDep, State, secured_router
 
 router = secured_router(tags=["archive 归档"])
 
@@ -55,3 +57,44 @@ async def get_catalogue(
     year: Annotated[int, Query(ge=1990, le=2200)],
 ) -> list[ArchiveGroup]:
     return await archive.catalogue(session, principal, year)
+
+
+def _download(bag: export.Bag, state: ServiceState) -> StreamingResponse:
+    filename = f"{bag.name}.zip"
+    return StreamingResponse(
+        export.stream(bag, state.platform.store),
+        media_type="application/zip",
+        headers={
+            # RFC 6266: an ASCII fallback, then the Chinese name for clients that read it.
+            "Content-Disposition": (
+                f"attachment; filename=\"archive.zip\"; filename*=UTF-8''{quote(filename)}"
+            )
+        },
+    )
+
+
+@router.get(
+    "/api/v1/enterprises/{enterprise_id}/archive",
+    summary="Export an enterprise's archive as a BagIt bag 一企一档电子档案导出",
+    response_class=StreamingResponse,
+)
+async def export_enterprise(
+    enterprise_id: UUID, session: SessionDep, principal: CurrentPrincipal, state: State
+) -> StreamingResponse:
+    bag = await export.enterprise_bag(session, principal, enterprise_id, state.settings.catalog)
+    return _download(bag, state)
+
+
+@router.get(
+    "/api/v1/cases/{case_number}/archive",
+    summary="Export a case's archive as a BagIt bag 案件电子档案导出",
+    response_class=StreamingResponse,
+)
+async def export_case(
+    case_number: Annotated[str, Path(min_length=1, max_length=64)],
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    state: State,
+) -> StreamingResponse:
+    bag = await export.case_bag(session, principal, case_number, state.settings.catalog)
+    return _download(bag, state)

@@ -42,9 +42,16 @@ def upgrade() -> None:
     with op.batch_alter_table("records") as batch:
         batch.add_column(sa.Column("activity_ref", sa.String(128), nullable=True))
         batch.create_index("ix_records_activity_ref", ["activity_ref"])
+    # Until now a record kept whatever activity its upload named; no activity existed in the
+    # catalog, so each of those is a claim, honoured when that activity appears.
+    op.execute(
+        "UPDATE records SET activity_ref = activity_id, activity_id = NULL"
+        " WHERE activity_id IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
+    op.execute("UPDATE records SET activity_id = activity_ref WHERE activity_ref IS NOT NULL")
     with op.batch_alter_table("records") as batch:
         batch.drop_index("ix_records_activity_ref")
         batch.drop_column("activity_ref")
