@@ -98,7 +98,7 @@ def check_activity(
                 )
             )
         else:
-            findings.extend(_coverage(activity, ended_at, segments, slack))
+            findings.extend(_coverage(activity, ended_at, segments, interruptions, slack))
     findings.extend(_gaps(activity, segments, interruptions, slack))
     for record in after_the_fact:
         findings.append(
@@ -183,9 +183,14 @@ def _on(
 
 
 def _coverage(
-    activity: Activity, ended_at: datetime, segments: Sequence[Segment], slack: timedelta
+    activity: Activity,
+    ended_at: datetime,
+    segments: Sequence[Segment],
+    interruptions: Sequence[Interruption],
+    slack: timedelta,
 ) -> Iterable[Finding]:
-    """Whether the recordings, taken together, span the activity from start to end."""
+    """Whether the recordings, taken together, span the activity from start to end. Recording
+    that stopped for good, with the written report D-10a asks for, ends the span early."""
     first = min(s.start for s in segments)
     last = max(s.end for s in segments)
     if first > activity.started_at + slack:
@@ -196,7 +201,11 @@ def _coverage(
             end=first,
             detail="recording began after the activity started",
         )
-    if last < ended_at - slack:
+    reported = any(
+        i.resumed_at is None and i.written_report and i.stopped_at <= last + slack
+        for i in interruptions
+    )
+    if last < ended_at - slack and not reported:
         yield _on(
             activity,
             FindingCode.NOT_COVERED,
@@ -218,8 +227,10 @@ def _gaps(
         by_device[segment.record.device_id].append(segment)
     for device, own in by_device.items():
         explained = [i for i in interruptions if i.device_id == device]
+        reached = own[0].end  # a device may record audio and video at once: files overlap
         for before, after in itertools.pairwise(own):
-            stopped, resumed = before.end, after.start
+            reached = max(reached, before.end)
+            stopped, resumed = reached, after.start
             if resumed - stopped <= slack:
                 continue
             if any(_covers(i, stopped, resumed, slack) for i in explained):

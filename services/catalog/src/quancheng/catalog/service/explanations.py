@@ -63,6 +63,8 @@ async def acknowledge_exemption(
             f"only the head of section {activity.section} acknowledges its exemptions",
             "只有承办科室负责人可以确认未记录说明",
         )
+    if activity.status is ActivityStatus.ARCHIVED:
+        raise activities.read_only(activity)
     repository = ExplanationRepository(session)
     exemption = await repository.exemption(exemption_id)
     if exemption is None or exemption.activity_id != activity.id:
