@@ -14,6 +14,34 @@ from quancheng.common.auth import Clearance
 from quancheng.common.db import enum_column, utc_column
 
 
+class ActivityKind(StrEnum):
+    """The four kinds of administrative enforcement in scope (B-2)."""
+
+    LICENSING = "licensing"  # 行政许可
+    PENALTY = "penalty"  # 行政处罚
+    COERCION = "coercion"  # 行政强制
+    INSPECTION = "inspection"  # 行政检查
+
+
+class ActivityType(StrEnum):
+    """What was done on site (A-4/D-4, A-10); the recording duty depends on it."""
+
+    DAILY_INSPECTION = "daily_inspection"
+    COMPLAINT = "complaint"
+    EVIDENCE_COLLECTION = "evidence_collection"
+    ADVANCE_REGISTRATION = "advance_registration"
+    DOCUMENT_SERVICE = "document_service"
+    COERCIVE_MEASURE = "coercive_measure"
+    SEALING_SEIZURE = "sealing_seizure"
+    FORCED_DEMOLITION = "forced_demolition"
+    CASE_VENUE = "case_venue"
+    HEARING = "hearing"
+    LODGED_SERVICE = "lodged_service"
+    SERVICE_BY_NOTICE = "service_by_notice"
+    ON_SITE = "on_site"
+    OTHER = "other"
+
+
 class Record(SQLModel, table=True):
     """One stored original or derived item (E-4/E-6), as ingest announced it. The archival
     fields (C-4) are filled in later by the section that handles the matter."""
@@ -61,6 +89,16 @@ class Record(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False, default=list)
     )
     archived_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # Copied from the activity when the record is tied to it (or it changes), so that searches
+    # by enterprise, kind and type, and by the words of its matter, need no join.
+    enterprise_id: UUID | None = Field(default=None, index=True)
+    activity_kind: ActivityKind | None = Field(
+        default=None, sa_column=enum_column(ActivityKind, nullable=True, index=True)
+    )
+    activity_type: ActivityType | None = Field(
+        default=None, sa_column=enum_column(ActivityType, nullable=True, index=True)
+    )
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
 class Enterprise(SQLModel, table=True):
@@ -83,34 +121,6 @@ class Enterprise(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=128, unique=True)
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
-
-
-class ActivityKind(StrEnum):
-    """The four kinds of administrative enforcement in scope (B-2)."""
-
-    LICENSING = "licensing"  # 行政许可
-    PENALTY = "penalty"  # 行政处罚
-    COERCION = "coercion"  # 行政强制
-    INSPECTION = "inspection"  # 行政检查
-
-
-class ActivityType(StrEnum):
-    """What was done on site (A-4/D-4, A-10); the recording duty depends on it."""
-
-    DAILY_INSPECTION = "daily_inspection"
-    COMPLAINT = "complaint"
-    EVIDENCE_COLLECTION = "evidence_collection"
-    ADVANCE_REGISTRATION = "advance_registration"
-    DOCUMENT_SERVICE = "document_service"
-    COERCIVE_MEASURE = "coercive_measure"
-    SEALING_SEIZURE = "sealing_seizure"
-    FORCED_DEMOLITION = "forced_demolition"
-    CASE_VENUE = "case_venue"
-    HEARING = "hearing"
-    LODGED_SERVICE = "lodged_service"
-    SERVICE_BY_NOTICE = "service_by_notice"
-    ON_SITE = "on_site"
-    OTHER = "other"
 
 
 class ActivityStatus(StrEnum):

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, true
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, true
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -91,8 +92,14 @@ class RecordFilter:
     unassigned: bool | None = None  # True: not yet linked to an activity (A-3, D-11)
     captured_from: datetime | None = None
     captured_to: datetime | None = None
+    enterprise_id: UUID | None = None
+    activity_kind: ActivityKind | None = None
+    activity_type: ActivityType | None = None
+    # Words that must all appear in the file name, what it proves, or its activity's matter,
+    # case number or enterprise name (Chinese fragments of any length).
+    text: str | None = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
+    def conditions(self, dialect: str = "postgresql") -> list[ColumnElement[bool]]:
         wanted: list[ColumnElement[bool]] = []
         for column, value in (
             (Record.section, self.section),
@@ -100,6 +107,9 @@ class RecordFilter:
             (Record.device_id, self.device_id),
             (Record.kind, self.kind),
             (Record.activity_id, self.activity_id),
+            (Record.enterprise_id, self.enterprise_id),
+            (Record.activity_kind, self.activity_kind),
+            (Record.activity_type, self.activity_type),
         ):
             if value is not None:
                 wanted.append(col(column) == value)
@@ -110,7 +120,22 @@ class RecordFilter:
             wanted.append(col(Record.captured_at) >= self.captured_from)
         if self.captured_to is not None:
             wanted.append(col(Record.captured_at) < self.captured_to)
+        for n, word in enumerate((self.text or "").split()):
+            wanted.append(_mentions(word, n, dialect))
         return wanted
+
+
+def _mentions(word: str, n: int, dialect: str) -> ColumnElement[bool]:
+    """On PostgreSQL, ILIKE (served by the pg_trgm index); on SQLite, the FTS5 trigram table for
+    words of three characters or more and LIKE for shorter ones, which trigrams can't index."""
+    if dialect == "sqlite" and len(word) >= 3:
+        phrase = '"' + word.replace('"', '""') + '"'
+        # Only the parameter's name varies; the word itself is bound.
+        matching = sql_text(
+            f"SELECT record_id FROM records_fts WHERE records_fts MATCH :word{n}"  # noqa: S608
+        ).bindparams(bindparam(f"word{n}", phrase))
+        return col(Record.record_id).in_(matching)
+    return col(Record.search_text).icontains(word, autoescape=True)
 
 
 class RecordRepository:
@@ -126,9 +151,15 @@ class RecordRepository:
         query = select(Record).where(col(Record.activity_id).in_([str(a) for a in activity_ids]))
         return (await self.session.exec(query)).all()
 
+    async def of_enterprise(self, enterprise_id: UUID) -> Sequence[Record]:
+        query = select(Record).where(col(Record.enterprise_id) == enterprise_id)
+        return (await self.session.exec(query)).all()
+
     async def unassigned(self, *, visibility: Visibility, wanted: RecordFilter) -> Sequence[Record]:
         query = select(Record).where(
-            visibility.records(), col(Record.activity_id).is_(None), *wanted.conditions()
+            visibility.records(),
+            col(Record.activity_id).is_(None),
+            *wanted.conditions(self._dialect()),
         )
         return (await self.session.exec(query)).all()
 
@@ -139,11 +170,15 @@ class RecordRepository:
         self.session.add(record)
         await self.session.flush()
 
+    def _dialect(self) -> str:
+        bind = self.session.bind
+        return "postgresql" if bind is None else bind.dialect.name
+
     async def page(
         self, *, visibility: Visibility, wanted: RecordFilter, offset: int, limit: int
     ) -> tuple[Sequence[Record], int]:
         """Newest capture first; the record id breaks ties, so pages never overlap."""
-        conditions = [visibility.records(), *wanted.conditions()]
+        conditions = [visibility.records(), *wanted.conditions(self._dialect())]
         query = (
             select(Record)
             .where(*conditions)
@@ -249,6 +284,10 @@ class ActivityRepository:
 
     async def get(self, activity_id: UUID) -> Activity | None:
         return await self.session.get(Activity, activity_id)
+
+    async def many(self, activity_ids: Collection[UUID]) -> Sequence[Activity]:
+        query = select(Activity).where(col(Activity.id).in_(activity_ids))
+        return (await self.session.exec(query)).all()
 
     async def by_external_id(self, external_id: str) -> Activity | None:
         query = select(Activity).where(col(Activity.external_id) == external_id)

@@ -17,7 +17,7 @@ from quancheng.catalog.repository import (
     RecordRepository,
 )
 from quancheng.catalog.schemas import ActivityWrite
-from quancheng.catalog.service.records import get_record, visibility
+from quancheng.catalog.service.records import get_record, reindex, visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
 from quancheng.common.errors import ApiError
@@ -184,7 +184,7 @@ async def assign_record(
             )
     record.activity_id = None if target is None else str(target.id)
     record.activity_ref = None
-    await RecordRepository(session).add(record)
+    await reindex(session, [record])
     await audit.append(
         session,
         actor=principal.subject,
@@ -218,6 +218,7 @@ async def _replace(
     activity.status = ActivityStatus.CLOSED if data.ended_at else ActivityStatus.OPEN
     activity.updated_at = utcnow()
     await ActivityRepository(session).save(activity)
+    await reindex(session, await RecordRepository(session).of_activities([activity.id]))
     await _audit(session, principal, "activity.update", activity)
     return activity
 
@@ -225,11 +226,11 @@ async def _replace(
 async def _adopt_claiming_records(
     session: AsyncSession, principal: Principal, activity: Activity, external_id: str
 ) -> None:
-    records = RecordRepository(session)
-    for record in await records.claiming(external_id):
+    claiming = await RecordRepository(session).claiming(external_id)
+    for record in claiming:
         record.activity_id = str(activity.id)
         record.activity_ref = None
-        await records.add(record)
+    await reindex(session, claiming)
 
 
 async def _audit(

@@ -31,7 +31,7 @@ from quancheng.catalog.schemas import (
     RecordRead,
 )
 from quancheng.catalog.service import activities, compliance
-from quancheng.catalog.service.records import get_record, visibility
+from quancheng.catalog.service.records import get_record, reindex, visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
 from quancheng.common.errors import ApiError
@@ -86,7 +86,7 @@ async def describe(
         )
     for field, value in data.model_dump().items():
         setattr(record, field, value)
-    await RecordRepository(session).add(record)
+    await reindex(session, [record])
     await audit.append(
         session,
         actor=principal.subject,

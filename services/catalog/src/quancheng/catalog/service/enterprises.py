@@ -9,8 +9,9 @@ from uuid import UUID, uuid4
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.catalog.models import Enterprise
-from quancheng.catalog.repository import EnterpriseRepository
+from quancheng.catalog.repository import EnterpriseRepository, RecordRepository
 from quancheng.catalog.schemas import EnterpriseWrite
+from quancheng.catalog.service.records import reindex
 from quancheng.common import audit
 from quancheng.common.auth import Principal
 from quancheng.common.errors import ApiError
@@ -107,6 +108,10 @@ async def _apply(
         setattr(enterprise, field, value)
     enterprise.updated_at = utcnow()
     await repository.save(enterprise)
+    # Its records are found by its name: keep their search text in step.
+    await reindex(
+        repository.session, await RecordRepository(repository.session).of_enterprise(enterprise.id)
+    )
 
 
 async def _audit(

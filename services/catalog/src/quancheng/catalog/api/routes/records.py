@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import Query
 
 from quancheng.catalog.api.params import require_offsets
+from quancheng.catalog.models import ActivityKind, ActivityType
 from quancheng.catalog.repository import RecordFilter
 from quancheng.catalog.schemas import RecordAssignment, RecordPage, RecordRead
 from quancheng.catalog.service import activities
@@ -31,6 +32,17 @@ async def list_records(
     ] = None,
     captured_from: Annotated[datetime | None, Query(description="ISO 8601, with offset")] = None,
     captured_to: Annotated[datetime | None, Query(description="exclusive")] = None,
+    enterprise_id: UUID | None = None,
+    activity_kind: ActivityKind | None = None,
+    activity_type: ActivityType | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="words (Chinese fragments too) of the file name, what it proves, the "
+            "activity's matter or case number, or the enterprise's name; all must appear",
+        ),
+    ] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> RecordPage:
@@ -44,6 +56,10 @@ async def list_records(
         unassigned=unassigned,
         captured_from=captured_from,
         captured_to=captured_to,
+        enterprise_id=enterprise_id,
+        activity_kind=activity_kind,
+        activity_type=activity_type,
+        text=q,
     )
     rows, total = await service.list_records(session, principal, wanted, offset=offset, limit=limit)
     return RecordPage(items=[RecordRead.of(r) for r in rows], total=total)
