@@ -25,6 +25,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/compliance": "catalog",
     "/api/v1/archive": "catalog",
     "/api/v1/cases": "catalog",
+    "/api/v1/statistics": "catalog",
 }
 
 # Where the gateway asks, on every request a device token makes, whether the credentials behind

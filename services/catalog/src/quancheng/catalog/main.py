@@ -3,7 +3,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from quancheng.catalog import consumers
-from quancheng.catalog.api.routes import activities, archive, compliance, enterprises, records
+from quancheng.catalog.api.routes import (
+    activities,
+    archive,
+    compliance,
+    enterprises,
+    records,
+)
 from quancheng.catalog.config import MIGRATIONS, SERVICE_NAME
 from quancheng.common.service import ServiceDefinition, create_service_app
 from quancheng.common.settings import Settings

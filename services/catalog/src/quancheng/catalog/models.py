@@ -117,6 +117,11 @@ class Enterprise(SQLModel, table=True):
     hazardous_processes: list[str] = Field(sa_column=Column(JSON, nullable=False))
     major_hazard_sources: list[str] = Field(sa_column=Column(JSON, nullable=False))
     risk: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # risk, hidden dangers
+    # E-2's other supervision information: safety evaluation, standardization, training,
+    # special campaigns, accident investigation, emergency rescue.
+    supervision: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict)
+    )
     # The district's unified enforcement platform's own id, for its retried calls (integration).
     external_id: str | None = Field(default=None, max_length=128, unique=True)
     created_at: datetime = Field(sa_column=utc_column())
@@ -149,6 +154,9 @@ class Activity(SQLModel, table=True):
     status: ActivityStatus = Field(
         default=ActivityStatus.OPEN, sa_column=enum_column(ActivityStatus, index=True)
     )
+    # What the activity found (B-10, E-15): enterprises with more are inspected first.
+    hidden_dangers_found: int = 0  # 发现隐患
+    violations_found: int = 0  # 发现违法行为
     archived_by: str | None = Field(default=None, max_length=128)
     archived_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     external_id: str | None = Field(default=None, max_length=128, unique=True)

@@ -197,6 +197,9 @@ class EnterpriseRepository:
     async def get(self, enterprise_id: UUID) -> Enterprise | None:
         return await self.session.get(Enterprise, enterprise_id)
 
+    async def all(self) -> Sequence[Enterprise]:
+        return (await self.session.exec(select(Enterprise))).all()
+
     async def many(self, enterprise_ids: Collection[UUID]) -> Sequence[Enterprise]:
         query = select(Enterprise).where(col(Enterprise.id).in_(enterprise_ids))
         return (await self.session.exec(query)).all()
@@ -214,11 +217,21 @@ class EnterpriseRepository:
         await self.session.flush()
 
     async def search(
-        self, text: str | None, *, offset: int, limit: int
+        self,
+        text: str | None,
+        *,
+        region: str | None = None,
+        industry: str | None = None,
+        offset: int,
+        limit: int,
     ) -> tuple[Sequence[Enterprise], int]:
-        """By a fragment of the name (Chinese too, any length) or the start of the credit code;
-        by name, then id."""
+        """By a fragment of the name (Chinese too, any length) or the start of the credit code,
+        and by region and industry (E-16); by name, then id."""
         conditions: list[ColumnElement[bool]] = []
+        if region is not None:
+            conditions.append(col(Enterprise.region) == region)
+        if industry is not None:
+            conditions.append(col(Enterprise.industry) == industry)
         if text:
             conditions.append(
                 or_(

@@ -157,6 +157,11 @@ class EnterpriseWrite(BaseModel):
     risk: dict[str, Any] = Field(
         default_factory=dict, description="risk and hidden-danger information 风险与隐患"
     )
+    supervision: dict[str, Any] = Field(
+        default_factory=dict,
+        description="other supervision information 其他监管信息: 安全评价, 标准化, 培训, "
+        "专项整治, 事故调查, 应急救援",
+    )
 
     @field_validator("credit_code")
     @classmethod
@@ -229,6 +234,8 @@ class ActivityWrite(BaseModel):
     region: str | None = Field(default=None, max_length=64, description="属地")
     started_at: AwareDatetime
     ended_at: AwareDatetime | None = None
+    hidden_dangers_found: int = Field(default=0, ge=0, le=10000, description="发现隐患数")
+    violations_found: int = Field(default=0, ge=0, le=10000, description="发现违法行为数")
 
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> ActivityWrite:
@@ -521,3 +528,53 @@ class ArchiveGroup(BaseModel):
     year: int
     matter: str
     activities: list[ArchiveEntry]
+
+
+class StatisticsRow(BaseModel):
+    """One group's figures for the period (E-13, E-14, B-1)."""
+
+    key: str
+    label: str
+    activities: int
+    activity_hours: float = Field(description="time spent on ended activities")
+    records: int
+    recorded_hours: float = Field(description="audio and video captured")
+    bytes: int
+    compliant_activities: int
+    compliance_rate: float | None
+    hidden_dangers_found: int
+    violations_found: int
+
+
+class Statistics(BaseModel):
+    group_by: str
+    group_label: str
+    rows: list[StatisticsRow]
+    total: StatisticsRow
+
+
+class RankedEnterprise(BaseModel):
+    """An enterprise's place in the differentiated-inspection order (E-15)."""
+
+    rank: int
+    enterprise_id: UUID
+    name: str
+    region: str | None
+    industry: str | None
+    inspections: int
+    violations_found: int
+    hidden_dangers_found: int
+    major_hazard_sources: int
+    last_inspected_at: datetime | None
+    priority: str = Field(description="重点 / 一般")
+
+
+class EnterpriseFile(BaseModel):
+    """一企一档 (E-3, E-16): the enterprise, its activities newest first, and what they hold."""
+
+    enterprise: EnterpriseRead
+    activities: list[ActivityRead]
+    records: int
+    bytes: int
+    hidden_dangers_found: int
+    violations_found: int

@@ -9,9 +9,14 @@ from uuid import UUID, uuid4
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.catalog.models import Enterprise
-from quancheng.catalog.repository import EnterpriseRepository, RecordRepository
-from quancheng.catalog.schemas import EnterpriseWrite
-from quancheng.catalog.service.records import reindex
+from quancheng.catalog.repository import (
+    ActivityFilter,
+    ActivityRepository,
+    EnterpriseRepository,
+    RecordRepository,
+)
+from quancheng.catalog.schemas import ActivityRead, EnterpriseFile, EnterpriseRead, EnterpriseWrite
+from quancheng.catalog.service.records import reindex, visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal
 from quancheng.common.errors import ApiError
@@ -96,9 +101,38 @@ async def get(session: AsyncSession, enterprise_id: UUID) -> Enterprise:
 
 
 async def search(
-    session: AsyncSession, text: str | None, *, offset: int, limit: int
+    session: AsyncSession,
+    text: str | None,
+    *,
+    region: str | None,
+    industry: str | None,
+    offset: int,
+    limit: int,
 ) -> tuple[Sequence[Enterprise], int]:
-    return await EnterpriseRepository(session).search(text, offset=offset, limit=limit)
+    return await EnterpriseRepository(session).search(
+        text, region=region, industry=industry, offset=offset, limit=limit
+    )
+
+
+async def file(session: AsyncSession, principal: Principal, enterprise_id: UUID) -> EnterpriseFile:
+    """一企一档: the enterprise and everything the caller may see about it."""
+    enterprise = await get(session, enterprise_id)
+    found = await ActivityRepository(session).matching(
+        visibility=visibility(principal), wanted=ActivityFilter(enterprise_id=enterprise.id)
+    )
+    records = [
+        r
+        for r in await RecordRepository(session).of_activities([a.id for a in found])
+        if principal.clearance.allows(r.secrecy)
+    ]
+    return EnterpriseFile(
+        enterprise=EnterpriseRead.of(enterprise),
+        activities=[ActivityRead.of(a) for a in reversed(found)],
+        records=len(records),
+        bytes=sum(r.size for r in records),
+        hidden_dangers_found=sum(a.hidden_dangers_found for a in found),
+        violations_found=sum(a.violations_found for a in found),
+    )
 
 
 async def _apply(

@@ -5,7 +5,12 @@ from uuid import UUID
 
 from fastapi import Depends, Path, Query, Response
 
-from quancheng.catalog.schemas import EnterprisePage, EnterpriseRead, EnterpriseWrite
+from quancheng.catalog.schemas import (
+    EnterpriseFile,
+    EnterprisePage,
+    EnterpriseRead,
+    EnterpriseWrite,
+)
 from quancheng.catalog.service import enterprises as service
 from quancheng.common.auth import Principal, Role, require_roles
 from quancheng.common.service import SessionDep, secured_router
@@ -67,10 +72,14 @@ async def search_enterprises(
     q: Annotated[
         str | None, Query(max_length=200, description="a fragment of the name, or a credit code")
     ] = None,
+    region: Annotated[str | None, Query(max_length=64, description="属地")] = None,
+    industry: Annotated[str | None, Query(max_length=64, description="行业")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> EnterprisePage:
-    rows, total = await service.search(session, q, offset=offset, limit=limit)
+    rows, total = await service.search(
+        session, q, region=region, industry=industry, offset=offset, limit=limit
+    )
     return EnterprisePage(items=[EnterpriseRead.of(e) for e in rows], total=total)
 
 
@@ -79,3 +88,10 @@ async def get_enterprise(
     enterprise_id: UUID, session: SessionDep, principal: Staff
 ) -> EnterpriseRead:
     return EnterpriseRead.of(await service.get(session, enterprise_id))
+
+
+@router.get("/{enterprise_id}/file", summary="Everything about an enterprise 一企一档")
+async def get_enterprise_file(
+    enterprise_id: UUID, session: SessionDep, principal: Staff
+) -> EnterpriseFile:
+    return await service.file(session, principal, enterprise_id)

@@ -1,0 +1,207 @@
+"""Statistics (E-13, E-14, B-1) and the enterprise ranking for differentiated inspection (E-15):
+figures per section, officer, activity kind or type, enterprise, region, industry or month, over
+the activities that started in a period and that the caller may see."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from quancheng.catalog.models import Activity, ActivityType, Enterprise, Record
+from quancheng.catalog.repository import (
+    ActivityFilter,
+    ActivityRepository,
+    EnterpriseRepository,
+    RecordRepository,
+)
+from quancheng.catalog.schemas import (
+    ACTIVITY_KIND_LABELS,
+    ACTIVITY_TYPE_LABELS,
+    RankedEnterprise,
+    Statistics,
+    StatisticsRow,
+)
+from quancheng.catalog.service import compliance
+from quancheng.catalog.service.checks import SEGMENT_KINDS
+from quancheng.catalog.service.records import visibility
+from quancheng.common.auth import Principal
+
+GROUP_LABELS = {
+    "section": "科室",
+    "officer": "执法人员",
+    "kind": "执法类别",
+    "type": "执法活动类型",
+    "enterprise": "企业",
+    "region": "属地",
+    "industry": "行业",
+    "month": "月份",
+}
+# Inspections that count towards an enterprise's "last inspected" date.
+_INSPECTING = {ActivityType.DAILY_INSPECTION, ActivityType.COMPLAINT, ActivityType.ON_SITE}
+
+
+async def statistics(
+    session: AsyncSession,
+    principal: Principal,
+    wanted: ActivityFilter,
+    group_by: str,
+    *,
+    slack: timedelta,
+    zone: ZoneInfo,
+) -> Statistics:
+    found = await ActivityRepository(session).matching(
+        visibility=visibility(principal), wanted=wanted
+    )
+    records: dict[str, list[Record]] = defaultdict(list)
+    for record in await RecordRepository(session).of_activities([a.id for a in found]):
+        if principal.clearance.allows(record.secrecy):
+            records[record.activity_id or ""].append(record)
+    clean = {
+        c.activity.id for c in await compliance.check(session, found, slack=slack) if not c.findings
+    }
+    enterprises = {
+        e.id: e
+        for e in await EnterpriseRepository(session).many(
+            {a.enterprise_id for a in found if a.enterprise_id is not None}
+        )
+    }
+    keys = _keys(group_by, enterprises, zone)
+    groups: dict[tuple[str, str], list[Activity]] = defaultdict(list)
+    for activity in found:
+        for key in keys(activity):
+            groups[key].append(activity)
+    rows = [
+        _row(key, label, members, records, clean)
+        for (key, label), members in sorted(groups.items())
+    ]
+    return Statistics(
+        group_by=group_by,
+        group_label=GROUP_LABELS[group_by],
+        rows=rows,
+        total=_row("total", "合计", found, records, clean),
+    )
+
+
+def _keys(
+    group_by: str, enterprises: dict[UUID, Enterprise], zone: ZoneInfo
+) -> Callable[[Activity], list[tuple[str, str]]]:
+    def enterprise_of(activity: Activity) -> Enterprise | None:
+        return None if activity.enterprise_id is None else enterprises.get(activity.enterprise_id)
+
+    def by_enterprise(activity: Activity) -> list[tuple[str, str]]:
+        e = enterprise_of(activity)
+        return [("", "未关联企业")] if e is None else [(str(e.id), e.name)]
+
+    def by_industry(activity: Activity) -> list[tuple[str, str]]:
+        e = enterprise_of(activity)
+        industry = None if e is None else e.industry
+        return [(industry or "", industry or "未注明")]
+
+    choices: dict[str, Callable[[Activity], list[tuple[str, str]]]] = {
+        "section": lambda a: [(a.section, a.section)],
+        "officer": lambda a: [(o, o) for o in a.officers],
+        "kind": lambda a: [(a.kind.value, ACTIVITY_KIND_LABELS[a.kind])],
+        "type": lambda a: [(a.type.value, ACTIVITY_TYPE_LABELS[a.type])],
+        "enterprise": by_enterprise,
+        "region": lambda a: [(a.region or "", a.region or "未注明")],
+        "industry": by_industry,
+        "month": lambda a: [(m := a.started_at.astimezone(zone).strftime("%Y-%m"), m)],
+    }
+    return choices[group_by]
+
+
+def _row(
+    key: str,
+    label: str,
+    members: Sequence[Activity],
+    records: dict[str, list[Record]],
+    clean: set[UUID],
+) -> StatisticsRow:
+    own = [r for a in members for r in records[str(a.id)]]
+    compliant = sum(1 for a in members if a.id in clean)
+    return StatisticsRow(
+        key=key,
+        label=label,
+        activities=len(members),
+        activity_hours=_hours(a.ended_at - a.started_at for a in members if a.ended_at),
+        records=len(own),
+        recorded_hours=_hours(
+            r.captured_until - r.captured_at
+            for r in own
+            if r.kind in SEGMENT_KINDS and r.captured_at and r.captured_until
+        ),
+        bytes=sum(r.size for r in own),
+        compliant_activities=compliant,
+        compliance_rate=round(compliant / len(members), 4) if members else None,
+        hidden_dangers_found=sum(a.hidden_dangers_found for a in members),
+        violations_found=sum(a.violations_found for a in members),
+    )
+
+
+def _hours(spans: Iterable[timedelta]) -> float:
+    return round(sum(spans, timedelta()).total_seconds() / 3600, 2)
+
+
+async def ranking(
+    session: AsyncSession, principal: Principal, wanted: ActivityFilter
+) -> list[RankedEnterprise]:
+    """Every enterprise, those to inspect first at the top: more violations, then more hidden
+    dangers found in the period, then more major hazard sources, then longest uninspected."""
+    found = await ActivityRepository(session).matching(
+        visibility=visibility(principal), wanted=wanted
+    )
+    by_enterprise: dict[UUID, list[Activity]] = defaultdict(list)
+    for activity in found:
+        if activity.enterprise_id is not None:
+            by_enterprise[activity.enterprise_id].append(activity)
+    entries = []
+    for enterprise in await EnterpriseRepository(session).all():
+        own = by_enterprise.get(enterprise.id, [])
+        inspected = [a.started_at for a in own if a.type in _INSPECTING]
+        entries.append(
+            (
+                enterprise,
+                len(own),
+                sum(a.violations_found for a in own),
+                sum(a.hidden_dangers_found for a in own),
+                max(inspected) if inspected else None,
+            )
+        )
+
+    def order(entry: tuple[Enterprise, int, int, int, datetime | None]) -> tuple[object, ...]:
+        enterprise, _, violations, dangers, last = entry
+        never = last is None
+        return (
+            -violations,
+            -dangers,
+            -len(enterprise.major_hazard_sources),
+            not never,
+            last.timestamp() if last else 0.0,
+            enterprise.name,
+        )
+
+    ranked = []
+    for rank, (enterprise, count, violations, dangers, last) in enumerate(
+        sorted(entries, key=order), start=1
+    ):
+        ranked.append(
+            RankedEnterprise(
+                rank=rank,
+                enterprise_id=enterprise.id,
+                name=enterprise.name,
+                region=enterprise.region,
+                industry=enterprise.industry,
+                inspections=count,
+                violations_found=violations,
+                hidden_dangers_found=dangers,
+                major_hazard_sources=len(enterprise.major_hazard_sources),
+                last_inspected_at=last,
+                priority="重点" if violations or dangers >= 3 else "一般",
+            )
+        )
+    return ranked
