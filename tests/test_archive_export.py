@@ -299,3 +299,48 @@ async def test_only_archivists_and_the_office_export_and_an_altered_recording_st
 
     with pytest.raises(AlteredObjectError, match=r"询问笔录\.jpg"):
         await embedded.client.get(url, headers=bureau["office"])
+
+
+@pytest.mark.req("B-7")
+async def test_closing_a_case_archives_all_its_activities_or_none(
+    embedded: Embedded, token: TokenFactory
+) -> None:
+    bureau = await archived_enterprise(embedded, token)
+    head, case = bureau["head"], "穗应急罚〔2026〕12号"
+    hearing = await embedded.client.post(
+        "/api/v1/activities",
+        headers=head,
+        json={
+            "kind": "penalty",
+            "type": "hearing",
+            "matter": "听证",
+            "case_number": case,
+            "section": "JC1",
+            "officers": ["officer-7"],
+            "started_at": bureau["start"].isoformat(),
+        },
+    )
+    assert hearing.status_code == 201, hearing.text
+    for record_id in bureau["record_ids"]:
+        described = await embedded.client.put(
+            f"/api/v1/records/{record_id}/archival", json={"proves": "证明查封经过"}, headers=head
+        )
+        assert described.status_code == 200, described.text
+
+    refused = await embedded.client.post(f"/api/v1/cases/{case}/archive", headers=head)
+    sealing = await embedded.client.get(f"/api/v1/activities/{bureau['activity_id']}", headers=head)
+    assert (refused.status_code, refused.json()["error"]) == (409, "activity_open")
+    assert sealing.json()["status"] == "closed"  # nothing archived: all or none
+
+    ended = await embedded.client.post(
+        f"/api/v1/activities/{hearing.json()['id']}/end", json={}, headers=head
+    )
+    assert ended.status_code == 200, ended.text
+    closed = await embedded.client.post(f"/api/v1/cases/{case}/archive", headers=head)
+    dossier = await embedded.client.get(f"/api/v1/cases/{case}/dossier", headers=head)
+
+    assert closed.status_code == 200, closed.text
+    assert [a["status"] for a in closed.json()] == ["archived", "archived"]
+    assert sorted(len(d["records"]) for d in dossier.json()) == [0, 3]
+    unknown = await embedded.client.post("/api/v1/cases/无此案/archive", headers=head)
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "case_not_found")

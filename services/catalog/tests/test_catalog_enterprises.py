@@ -4,6 +4,7 @@ duplicates."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -168,6 +169,41 @@ async def test_the_platform_s_retried_calls_never_make_a_second_enterprise(
     assert (clash.status_code, clash.json()["error"]) == (409, "enterprise_exists")
     everything = (await client.get("/api/v1/enterprises", headers=office)).json()
     assert everything["total"] == 2
+
+
+async def test_the_platform_s_calls_sent_twice_at_once_make_one_enterprise_and_one_activity(
+    client: httpx.AsyncClient, office: dict[str, str], token: TokenFactory
+) -> None:
+    # A platform that times out and resends while the first call is still being handled: the
+    # two race for the same id (on PostgreSQL they really run side by side).
+    platform = {"Authorization": f"Bearer {token('district-platform', Role.INTEGRATION)}"}
+    body = enterprise("江城港务集团", TENCENT)
+    twice = await asyncio.gather(
+        *(
+            client.put("/api/v1/enterprises/external/QY-7", json=body, headers=platform)
+            for _ in range(2)
+        )
+    )
+    activity = {
+        "kind": "inspection",
+        "type": "daily_inspection",
+        "matter": "日常检查",
+        "section": "JC1",
+        "officers": ["officer-7"],
+        "started_at": "2026-11-27T09:00:00+08:00",
+    }
+    again = await asyncio.gather(
+        *(
+            client.put("/api/v1/activities/external/ACT-7", json=activity, headers=platform)
+            for _ in range(2)
+        )
+    )
+
+    for pair in (twice, again):
+        assert sorted(r.status_code for r in pair) == [200, 201], [r.text for r in pair]
+        assert pair[0].json()["id"] == pair[1].json()["id"]
+    assert (await client.get("/api/v1/enterprises", headers=office)).json()["total"] == 1
+    assert (await client.get("/api/v1/activities", headers=office)).json()["total"] == 1
 
 
 async def test_only_the_office_and_the_platform_change_enterprises(

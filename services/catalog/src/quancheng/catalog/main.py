@@ -9,6 +9,7 @@ from quancheng.catalog.api.routes import (
     compliance,
     enterprises,
     records,
+    statistics,
 )
 from quancheng.catalog.config import MIGRATIONS, SERVICE_NAME
 from quancheng.common.service import ServiceDefinition, create_service_app
@@ -19,7 +20,8 @@ DEFINITION = ServiceDefinition(
     name=SERVICE_NAME,
     title="Quancheng catalog 档案目录",
     description=(
-        "Records, activities, enterprises, recording duties, compliance, search and archive export."
+        "Records, activities, enterprises, recording duties, compliance, search, statistics and "
+        "archive export."
     ),
     migrations=MIGRATIONS,
     routers=[
@@ -28,6 +30,7 @@ DEFINITION = ServiceDefinition(
         activities.router,
         compliance.router,
         archive.router,
+        statistics.router,
     ],
     consumers=consumers.register,
 )

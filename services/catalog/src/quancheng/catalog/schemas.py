@@ -561,7 +561,7 @@ class RankedEnterprise(BaseModel):
     name: str
     region: str | None
     industry: str | None
-    inspections: int
+    inspections: int = Field(description="inspections of the period")
     violations_found: int
     hidden_dangers_found: int
     major_hazard_sources: int

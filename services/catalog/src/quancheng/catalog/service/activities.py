@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.catalog.models import Activity, ActivityStatus, Record
@@ -94,6 +95,17 @@ async def put_external(
 ) -> tuple[Activity, bool]:
     """The activity the platform calls ``external_id``, created or brought up to date (a retried
     call changes nothing more). Returns it and whether it was created."""
+    try:
+        async with session.begin_nested():
+            return await _put_external(session, principal, external_id, data)
+    except IntegrityError:
+        # A concurrent call with the same id committed first: this one is now an update.
+        return await _put_external(session, principal, external_id, data)
+
+
+async def _put_external(
+    session: AsyncSession, principal: Principal, external_id: str, data: ActivityWrite
+) -> tuple[Activity, bool]:
     activity = await ActivityRepository(session).by_external_id(external_id)
     if activity is None:
         return await create(session, principal, data, external_id=external_id), True

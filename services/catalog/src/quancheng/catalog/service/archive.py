@@ -145,6 +145,32 @@ async def archive_activity(
     return activity
 
 
+async def archive_case(
+    session: AsyncSession, principal: Principal, case_number: str
+) -> list[Activity]:
+    """Close a case: archive every activity filed under its case number, all or none (B-7)."""
+    found = await _case(session, principal, case_number)
+    return [await archive_activity(session, principal, a.id) for a in found]
+
+
+async def case_dossier(
+    session: AsyncSession, principal: Principal, case_number: str, *, slack: timedelta
+) -> list[Dossier]:
+    found = await _case(session, principal, case_number)
+    return [await dossier(session, principal, a.id, slack=slack) for a in found]
+
+
+async def _case(session: AsyncSession, principal: Principal, case_number: str) -> list[Activity]:
+    found = await ActivityRepository(session).matching(
+        visibility=visibility(principal), wanted=ActivityFilter(case_number=case_number)
+    )
+    if not found:
+        raise ApiError(
+            404, "case_not_found", "no activity carries that case number", "未找到该案件"
+        )
+    return list(found)
+
+
 async def dossier(
     session: AsyncSession, principal: Principal, activity_id: UUID, *, slack: timedelta
 ) -> Dossier:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID, uuid4
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.catalog.models import Enterprise
@@ -70,6 +71,17 @@ async def put_external(
     """The enterprise the platform calls ``external_id``, created or brought up to date; an
     enterprise the bureau registered itself is recognised by its credit code. Returns it and
     whether it was created."""
+    try:
+        async with session.begin_nested():
+            return await _put_external(session, principal, external_id, data)
+    except IntegrityError:
+        # A concurrent call with the same id committed first: this one is now an update.
+        return await _put_external(session, principal, external_id, data)
+
+
+async def _put_external(
+    session: AsyncSession, principal: Principal, external_id: str, data: EnterpriseWrite
+) -> tuple[Enterprise, bool]:
     repository = EnterpriseRepository(session)
     enterprise = await repository.by_external_id(external_id)
     holder = await repository.by_credit_code(data.credit_code)

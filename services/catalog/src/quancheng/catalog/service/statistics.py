@@ -133,7 +133,11 @@ def _row(
         recorded_hours=_hours(
             r.captured_until - r.captured_at
             for r in own
-            if r.kind in SEGMENT_KINDS and r.captured_at and r.captured_until
+            # Originals only: a clip repeats part of its source.
+            if r.kind in SEGMENT_KINDS
+            and r.source_record_id is None
+            and r.captured_at
+            and r.captured_until
         ),
         bytes=sum(r.size for r in own),
         compliant_activities=compliant,
@@ -151,25 +155,30 @@ async def ranking(
     session: AsyncSession, principal: Principal, wanted: ActivityFilter
 ) -> list[RankedEnterprise]:
     """Every enterprise, those to inspect first at the top: more violations, then more hidden
-    dangers found in the period, then more major hazard sources, then longest uninspected."""
-    found = await ActivityRepository(session).matching(
-        visibility=visibility(principal), wanted=wanted
-    )
+    dangers found in the period, then more major hazard sources, then the longest uninspected
+    (over all time, not just the period)."""
+    repository = ActivityRepository(session)
+    seen = visibility(principal)
     by_enterprise: dict[UUID, list[Activity]] = defaultdict(list)
-    for activity in found:
+    for activity in await repository.matching(visibility=seen, wanted=wanted):
         if activity.enterprise_id is not None:
             by_enterprise[activity.enterprise_id].append(activity)
+    last_inspected: dict[UUID, datetime] = {}
+    for activity in await repository.matching(visibility=seen, wanted=ActivityFilter()):
+        if activity.enterprise_id is not None and activity.type in _INSPECTING:
+            known = last_inspected.get(activity.enterprise_id)
+            if known is None or activity.started_at > known:
+                last_inspected[activity.enterprise_id] = activity.started_at
     entries = []
     for enterprise in await EnterpriseRepository(session).all():
         own = by_enterprise.get(enterprise.id, [])
-        inspected = [a.started_at for a in own if a.type in _INSPECTING]
         entries.append(
             (
                 enterprise,
-                len(own),
+                sum(1 for a in own if a.type in _INSPECTING),
                 sum(a.violations_found for a in own),
                 sum(a.hidden_dangers_found for a in own),
-                max(inspected) if inspected else None,
+                last_inspected.get(enterprise.id),
             )
         )
 

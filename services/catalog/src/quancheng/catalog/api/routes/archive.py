@@ -50,6 +50,29 @@ async def get_dossier(
     return await archive.dossier(session, principal, activity_id, slack=slack)
 
 
+@router.post(
+    "/api/v1/cases/{case_number}/archive",
+    summary="Close a case: archive all its activities (read-only from then on) 结案归档",
+)
+async def archive_case(
+    case_number: Annotated[str, Path(min_length=1, max_length=64)],
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> list[ActivityRead]:
+    return [ActivityRead.of(a) for a in await archive.archive_case(session, principal, case_number)]
+
+
+@router.get("/api/v1/cases/{case_number}/dossier", summary="A case's dossier 案件卷宗")
+async def get_case_dossier(
+    case_number: Annotated[str, Path(min_length=1, max_length=64)],
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    state: State,
+) -> list[Dossier]:
+    slack = timedelta(seconds=state.settings.catalog.segment_gap_seconds)
+    return await archive.case_dossier(session, principal, case_number, slack=slack)
+
+
 @router.get("/api/v1/archive", summary="The archive by year and matter 年度-事项")
 async def get_catalogue(
     session: SessionDep,
