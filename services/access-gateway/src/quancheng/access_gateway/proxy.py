@@ -14,6 +14,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp
 
 from quancheng.access_gateway.config import DEVICE_TOKEN_STATUS, ROUTES, UPSTREAMS
+from quancheng.access_gateway.transport import StreamingASGITransport
 from quancheng.common.errors import ApiError
 from quancheng.common.service import LifespanHook, service_state
 from quancheng.common.telemetry import instrument_client
@@ -66,7 +67,7 @@ def upstreams_hook(upstream_apps: Mapping[str, ASGIApp] | None) -> LifespanHook:
         for name in UPSTREAMS:
             if upstream_apps is not None:
                 client = httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=upstream_apps[name]),
+                    transport=StreamingASGITransport(upstream_apps[name]),
                     base_url=f"http://{name}",
                     timeout=_TIMEOUT,
                 )
