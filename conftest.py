@@ -4,6 +4,7 @@ running in-process, and tokens from its built-in issuer."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -197,3 +198,32 @@ async def issued_device(
             return device_id
         await asyncio.sleep(0.05)
     raise AssertionError(f"ingest never learnt that {serial} is issued to {officer_id}")
+
+
+async def upload_recording(
+    client: httpx.AsyncClient, headers: dict[str, str], meta: dict[str, str], data: bytes
+) -> str:
+    """One tus creation-with-upload through the gateway; the record id its receipt names once
+    the original is stored."""
+    created = await client.post(
+        "/files/",
+        headers={
+            **headers,
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(len(data)),
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Metadata": ",".join(
+                f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items()
+            ),
+        },
+        content=data,
+    )
+    assert created.status_code == 201, created.text
+    upload_id = created.headers["location"].rsplit("/", 1)[1]
+    for _ in range(100):
+        receipt = await client.get(f"/api/v1/uploads/{upload_id}/receipt", headers=headers)
+        assert receipt.status_code == 200, receipt.text
+        if receipt.json()["record_id"]:
+            return str(receipt.json()["record_id"])
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"upload {meta.get('filename')} never completed")

@@ -5,7 +5,6 @@ validator accepts, with a detail table that matches the catalog."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import csv
 import hashlib
 import io
@@ -21,7 +20,7 @@ import bagit
 import pytest
 from openpyxl import load_workbook
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff
+from conftest import Embedded, TokenFactory, issued_device, seed_staff, upload_recording
 from quancheng.catalog.service.export import AlteredObjectError
 from quancheng.common.auth import Role
 
@@ -33,29 +32,6 @@ ENTERPRISE = {
     "industry": "危险化学品",
     "region": "黄埔区",
 }
-
-
-async def upload(
-    embedded: Embedded, officer: dict[str, str], data: bytes, meta: dict[str, str]
-) -> str:
-    created = await embedded.client.post(
-        "/files/",
-        headers={
-            **officer,
-            "Tus-Resumable": "1.0.0",
-            "Upload-Length": str(len(data)),
-            "Content-Type": "application/offset+octet-stream",
-            "Upload-Metadata": ",".join(
-                f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items()
-            ),
-        },
-        content=data,
-    )
-    assert created.status_code == 201, created.text
-    upload_id = created.headers["location"].rsplit("/", 1)[1]
-    receipt = await embedded.client.get(f"/api/v1/uploads/{upload_id}/receipt", headers=officer)
-    record_id: str = receipt.json()["record_id"]
-    return record_id
 
 
 async def archived_enterprise(embedded: Embedded, token: TokenFactory) -> dict[str, Any]:
@@ -102,7 +78,7 @@ async def archived_enterprise(embedded: Embedded, token: TokenFactory) -> dict[s
             "party_informed": "true",
             "activity_id": activity_id,
         }
-        record_ids.append(await upload(embedded, officer, data, meta))
+        record_ids.append(await upload_recording(embedded.client, officer, meta, data))
     for _ in range(100):  # the records travel through the outbox relay
         listed = await embedded.client.get(
             "/api/v1/records", params={"activity_id": activity_id}, headers=office

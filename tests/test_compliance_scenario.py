@@ -5,13 +5,12 @@ recordings uploaded through ingest's tus endpoint; every finding shows exactly w
 from __future__ import annotations
 
 import asyncio
-import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff
+from conftest import Embedded, TokenFactory, issued_device, seed_staff, upload_recording
 from quancheng.common.auth import Role
 
 # name: (section, type, kind, officers, day (Mon = 0), from, until)
@@ -56,32 +55,6 @@ JC1 = {"A1", "A2", "A3", "A4", "A5"}
 MANDATORY = {"sealing_seizure", "forced_demolition"}
 
 Row = tuple[str, str, str]
-
-
-async def upload(e: Embedded, officer: dict[str, str], meta: dict[str, str], data: bytes) -> str:
-    """One tus creation-with-upload; the record id its receipt names."""
-    created = await e.client.post(
-        "/files/",
-        headers={
-            **officer,
-            "Tus-Resumable": "1.0.0",
-            "Upload-Length": str(len(data)),
-            "Content-Type": "application/offset+octet-stream",
-            "Upload-Metadata": ",".join(
-                f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items()
-            ),
-        },
-        content=data,
-    )
-    assert created.status_code == 201, created.text
-    upload_id = created.headers["location"].rsplit("/", 1)[1]
-    for _ in range(100):
-        receipt = await e.client.get(f"/api/v1/uploads/{upload_id}/receipt", headers=officer)
-        assert receipt.status_code == 200, receipt.text
-        if receipt.json()["record_id"]:
-            return str(receipt.json()["record_id"])
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"upload {meta['filename']} never completed")
 
 
 @pytest.mark.req("A-5")
@@ -152,7 +125,9 @@ async def test_a_week_of_two_sections_shows_each_finding_exactly_where_it_belong
         }
         if back:
             meta["returned_at"] = returned
-        ids[name] = await upload(e, officers[o], meta, f"recording {name}".encode())
+        ids[name] = await upload_recording(
+            e.client, officers[o], meta, f"recording {name}".encode()
+        )
     names = {v: k for k, v in ids.items()}
 
     for _ in range(100):  # the events travel through the outbox relay

@@ -4,7 +4,6 @@ find and page through."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff
+from conftest import Embedded, TokenFactory, issued_device, seed_staff, upload_recording
 from quancheng.catalog.main import create_app
 from quancheng.common.auth import Role
 from quancheng.common.events import RecordingIngested, encode
@@ -223,24 +222,7 @@ async def test_an_upload_through_the_platform_appears_as_a_record(
         "kind": "video",
         "captured_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
     }
-    created = await embedded.client.post(
-        "/files/",
-        headers={
-            **officer,
-            "Tus-Resumable": "1.0.0",
-            "Upload-Length": str(len(data)),
-            "Content-Type": "application/offset+octet-stream",
-            "Upload-Metadata": ",".join(
-                f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items()
-            ),
-        },
-        content=data,
-    )
-    assert created.status_code == 201, created.text
-    upload_id = created.headers["location"].rsplit("/", 1)[1]
-    receipt = (
-        await embedded.client.get(f"/api/v1/uploads/{upload_id}/receipt", headers=officer)
-    ).json()
+    record_id = await upload_recording(embedded.client, officer, meta, data)
 
     for _ in range(100):  # the event travels through the outbox relay
         page = (await embedded.client.get("/api/v1/records", headers=officer)).json()
@@ -249,7 +231,7 @@ async def test_an_upload_through_the_platform_appears_as_a_record(
         await asyncio.sleep(0.1)
 
     (record,) = page["items"]
-    assert record["record_id"] == receipt["record_id"]
+    assert record["record_id"] == record_id
     assert record["sha256"] == hashlib.sha256(data).hexdigest()
     assert (record["filename"], record["section"], record["deadline_missed"]) == (
         "检查.mp4",

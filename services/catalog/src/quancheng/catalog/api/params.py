@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
+from uuid import UUID
 
+from fastapi import Depends, Query
+
+from quancheng.catalog.models import ActivityKind, ActivityType
+from quancheng.catalog.repository import ActivityFilter
 from quancheng.common.errors import ApiError
 
 
@@ -17,3 +23,30 @@ def require_offsets(**times: datetime | None) -> None:
                 f"{name} must name its UTC offset (e.g. +08:00)",
                 f"{name} 必须带时区（例如 +08:00）",
             )
+
+
+def activity_filter(
+    section: str | None = None,
+    officer_id: str | None = None,
+    enterprise_id: UUID | None = None,
+    kind: ActivityKind | None = None,
+    type: ActivityType | None = None,
+    started_from: Annotated[
+        datetime | None, Query(description="period start, ISO 8601 with offset")
+    ] = None,
+    started_to: Annotated[datetime | None, Query(description="period end, exclusive")] = None,
+) -> ActivityFilter:
+    """Which activities a list, report or statistic covers."""
+    require_offsets(started_from=started_from, started_to=started_to)
+    return ActivityFilter(
+        section=section,
+        officer_id=officer_id,
+        enterprise_id=enterprise_id,
+        kind=kind,
+        type=type,
+        started_from=started_from,
+        started_to=started_to,
+    )
+
+
+ActivityQuery = Annotated[ActivityFilter, Depends(activity_filter)]

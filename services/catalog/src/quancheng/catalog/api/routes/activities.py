@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Path, Query, Response
 
-from quancheng.catalog.api.params import require_offsets
-from quancheng.catalog.models import ActivityKind, ActivityStatus, ActivityType
-from quancheng.catalog.repository import ActivityFilter
+from quancheng.catalog.api.params import ActivityQuery
+from quancheng.catalog.models import ActivityStatus
 from quancheng.catalog.schemas import ActivityEnd, ActivityPage, ActivityRead, ActivityWrite
 from quancheng.catalog.service import activities as service
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
@@ -64,30 +63,13 @@ async def end_activity(
 async def list_activities(
     session: SessionDep,
     principal: CurrentPrincipal,
-    section: str | None = None,
-    officer_id: str | None = None,
-    enterprise_id: UUID | None = None,
-    kind: ActivityKind | None = None,
-    type: ActivityType | None = None,
+    query: ActivityQuery,
     status: ActivityStatus | None = None,
     case_number: str | None = None,
-    started_from: Annotated[datetime | None, Query(description="ISO 8601, with offset")] = None,
-    started_to: Annotated[datetime | None, Query(description="exclusive")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ActivityPage:
-    require_offsets(started_from=started_from, started_to=started_to)
-    wanted = ActivityFilter(
-        section=section,
-        officer_id=officer_id,
-        enterprise_id=enterprise_id,
-        kind=kind,
-        type=type,
-        status=status,
-        case_number=case_number,
-        started_from=started_from,
-        started_to=started_to,
-    )
+    wanted = replace(query, status=status, case_number=case_number)
     rows, total = await service.list_activities(
         session, principal, wanted, offset=offset, limit=limit
     )

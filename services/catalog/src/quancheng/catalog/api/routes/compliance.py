@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Query
+from fastapi import Depends
 
-from quancheng.catalog.api.params import require_offsets
-from quancheng.catalog.models import ActivityKind, ActivityType
-from quancheng.catalog.repository import ActivityFilter
+from quancheng.catalog.api.params import ActivityQuery
+from quancheng.catalog.models import ActivityType
 from quancheng.catalog.schemas import (
     DUTY_LABELS,
     ActivityCompliance,
@@ -126,27 +125,6 @@ async def activity_compliance(
 
 @router.get("/api/v1/compliance", summary="Compliance report 音像记录合规报告")
 async def compliance_report(
-    session: SessionDep,
-    principal: Reviewer,
-    state: State,
-    section: str | None = None,
-    officer_id: str | None = None,
-    enterprise_id: UUID | None = None,
-    kind: ActivityKind | None = None,
-    type: ActivityType | None = None,
-    started_from: Annotated[
-        datetime | None, Query(description="period start, ISO 8601 with offset")
-    ] = None,
-    started_to: Annotated[datetime | None, Query(description="period end, exclusive")] = None,
+    session: SessionDep, principal: Reviewer, state: State, wanted: ActivityQuery
 ) -> ComplianceReport:
-    require_offsets(started_from=started_from, started_to=started_to)
-    wanted = ActivityFilter(
-        section=section,
-        officer_id=officer_id,
-        enterprise_id=enterprise_id,
-        kind=kind,
-        type=type,
-        started_from=started_from,
-        started_to=started_to,
-    )
     return await compliance.report(session, principal, wanted, slack=_slack(state))

@@ -2,13 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query
 
-from quancheng.catalog.api.params import require_offsets
-from quancheng.catalog.models import ActivityKind, ActivityType
+from quancheng.catalog.api.params import ActivityQuery, require_offsets
 from quancheng.catalog.repository import ActivityFilter
 from quancheng.catalog.schemas import RankedEnterprise, Statistics
 from quancheng.catalog.service import statistics
@@ -31,27 +29,11 @@ async def get_statistics(
     session: SessionDep,
     principal: Analyst,
     state: State,
+    wanted: ActivityQuery,
     group_by: Literal[
         "section", "officer", "kind", "type", "enterprise", "region", "industry", "month"
     ] = "section",
-    started_from: Period = None,
-    started_to: Period = None,
-    section: str | None = None,
-    officer_id: str | None = None,
-    enterprise_id: UUID | None = None,
-    kind: ActivityKind | None = None,
-    type: ActivityType | None = None,
 ) -> Statistics:
-    require_offsets(started_from=started_from, started_to=started_to)
-    wanted = ActivityFilter(
-        section=section,
-        officer_id=officer_id,
-        enterprise_id=enterprise_id,
-        kind=kind,
-        type=type,
-        started_from=started_from,
-        started_to=started_to,
-    )
     catalog = state.settings.catalog
     return await statistics.statistics(
         session,
