@@ -553,3 +553,18 @@ async def test_a_recording_stored_before_activities_existed_is_tied_when_its_act
 
     assert (before["activity_id"], before["activity_ref"]) == (None, "ACT-8")
     assert (after["activity_id"], after["activity_ref"]) == (created.json()["id"], None)
+
+
+async def test_an_officer_sees_an_activity_they_recorded_for_colleagues(
+    client: httpx.AsyncClient, token: TokenFactory
+) -> None:
+    clerk = auth(token, "officer-7", Role.OFFICER, section="JC1")
+    other = auth(token, "officer-9", Role.OFFICER, section="JC1")
+    created = await recorded(client, clerk, officers=["officer-8"])
+
+    shown = await client.get(f"/api/v1/activities/{created['id']}", headers=clerk)
+    hidden = await client.get(f"/api/v1/activities/{created['id']}", headers=other)
+
+    assert shown.status_code == 200
+    assert await listed(client, clerk) == [created["id"]]
+    assert refusal(hidden) == (404, "activity_not_found")

@@ -51,7 +51,10 @@ class Visibility:
             taking_part = select(ActivityOfficer.activity_id).where(
                 col(ActivityOfficer.officer_id) == self.officer
             )
-            officers = col(Activity.id).in_(taking_part)
+            # Those they took part in, and those they recorded for colleagues.
+            officers = or_(
+                col(Activity.id).in_(taking_part), col(Activity.created_by) == self.officer
+            )
         return self._either(col(Activity.section), officers)
 
     def _either(
@@ -70,7 +73,7 @@ class Visibility:
         )
 
     def admits_activity(self, activity: Activity) -> bool:
-        return self._admits(activity.section, activity.officers)
+        return self._admits(activity.section, [*activity.officers, activity.created_by])
 
     def _admits(self, section: str | None, officers: list[str]) -> bool:
         return (

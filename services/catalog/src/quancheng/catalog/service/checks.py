@@ -72,7 +72,8 @@ def check_activity(
         if ended_at is not None and r.captured_at is not None and r.captured_at > ended_at + slack
     ]
     # What was captured afterwards is reported as such, not as a gap in, or cover of, the activity.
-    segments = [s for s in segments if s.record not in after_the_fact]
+    late = {r.record_id for r in after_the_fact}
+    segments = [s for s in segments if s.record.record_id not in late]
 
     exempted = any(e.acknowledged_at is not None for e in exemptions)
     for exemption in exemptions:
