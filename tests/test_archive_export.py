@@ -103,6 +103,8 @@ async def archived_enterprise(embedded: Embedded, token: TokenFactory) -> dict[s
     }
 
 
+@pytest.mark.req("C-2")
+@pytest.mark.req("C-3")
 @pytest.mark.req("B-7")
 @pytest.mark.req("C-4")
 async def test_an_activity_is_archived_only_when_its_recordings_say_what_they_prove(

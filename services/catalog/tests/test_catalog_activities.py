@@ -156,6 +156,7 @@ def refusal(response: httpx.Response) -> tuple[int, str]:
     return response.status_code, response.json()["error"]
 
 
+@pytest.mark.req("D-4")
 @pytest.mark.req("A-4")
 async def test_an_officer_records_an_activity_of_their_section_with_chinese_labels(
     client: httpx.AsyncClient, token: TokenFactory

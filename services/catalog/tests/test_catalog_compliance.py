@@ -162,6 +162,8 @@ FORBIDDEN = (403, "forbidden")
 
 
 @pytest.mark.req("B-4b")
+@pytest.mark.req("D-6")
+@pytest.mark.req("B-4a")
 @pytest.mark.req("A-10")
 async def test_the_recording_item_list_starts_from_the_regulations_defaults(
     client: httpx.AsyncClient, who: People
@@ -280,6 +282,7 @@ async def test_only_those_in_charge_file_interruptions_and_they_must_make_sense(
     assert (ok.status_code, ok.json()["reason_label"]) == (201, "天气原因")
 
 
+@pytest.mark.req("D-5")
 @pytest.mark.req("A-5")
 async def test_the_section_head_acknowledges_the_work_record_of_an_unrecorded_activity(
     client: httpx.AsyncClient, token: TokenFactory, who: People

@@ -161,6 +161,7 @@ async def two_sections(app: FastAPI, http: httpx.AsyncClient, office: Headers) -
     )  # fmt: skip
 
 
+@pytest.mark.req("B-1")
 @pytest.mark.req("E-13")
 @pytest.mark.req("E-14")
 async def test_statistics_per_section_type_officer_and_month(
@@ -337,6 +338,7 @@ BASE_DATA = {
 }
 
 
+@pytest.mark.req("E-2")
 @pytest.mark.req("E-3")
 @pytest.mark.req("E-16")
 async def test_an_enterprise_file_holds_its_base_data_and_the_activities_one_may_see(

@@ -138,6 +138,8 @@ NOT_COVERED = FindingCode.NOT_COVERED
 GAP = FindingCode.UNEXPLAINED_GAP
 
 
+@pytest.mark.req("D-6")
+@pytest.mark.req("B-4a")
 @pytest.mark.req("A-10")
 def test_a_mandatory_activity_that_ended_with_no_audio_or_video_is_flagged_once() -> None:
     the_activity = activity()
@@ -326,6 +328,7 @@ def test_only_after_the_fact_recordings_leave_the_activity_unrecorded() -> None:
     assert check([within_slack]) == []
 
 
+@pytest.mark.req("D-9")
 @pytest.mark.req("A-9")
 @pytest.mark.parametrize(
     ("record", "said"),
