@@ -206,6 +206,50 @@ async def test_the_platform_s_calls_sent_twice_at_once_make_one_enterprise_and_o
     assert (await client.get("/api/v1/activities", headers=office)).json()["total"] == 1
 
 
+async def test_a_creating_call_sent_again_with_its_idempotency_key_creates_nothing_more(
+    client: httpx.AsyncClient, office: dict[str, str], token: TokenFactory
+) -> None:
+    keyed = {**office, "Idempotency-Key": "req-0001"}
+    body = enterprise("江城港务集团", TENCENT)
+    first = await client.post("/api/v1/enterprises", json=body, headers=keyed)
+    again = await client.post("/api/v1/enterprises", json=body, headers=keyed)
+    changed = await client.post(
+        "/api/v1/enterprises", json=enterprise("别的企业", HUAWEI), headers=keyed
+    )
+    activity = {
+        "kind": "inspection",
+        "type": "daily_inspection",
+        "matter": "日常检查",
+        "section": "JC1",
+        "officers": ["officer-7"],
+        "started_at": "2026-11-27T09:00:00+08:00",
+    }
+    at_once = await asyncio.gather(
+        *(
+            client.post(
+                "/api/v1/activities", json=activity, headers={**office, "Idempotency-Key": "a-1"}
+            )
+            for _ in range(2)
+        )
+    )
+    # Keys are the caller's own: another caller's "a-1" is another request.
+    platform = {"Authorization": f"Bearer {token('district-platform', Role.INTEGRATION)}"}
+    theirs = await client.post(
+        "/api/v1/activities", json=activity, headers={**platform, "Idempotency-Key": "a-1"}
+    )
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+    assert (changed.status_code, changed.json()["error"]) == (422, "idempotency_key_reused")
+    assert "幂等键" in changed.json()["message_zh"]
+    assert sorted(r.status_code for r in at_once) == [200, 201], [r.text for r in at_once]
+    assert at_once[0].json()["id"] == at_once[1].json()["id"]
+    assert theirs.status_code == 201
+    assert theirs.json()["id"] != at_once[0].json()["id"]
+    assert (await client.get("/api/v1/enterprises", headers=office)).json()["total"] == 1
+    assert (await client.get("/api/v1/activities", headers=office)).json()["total"] == 2
+
+
 async def test_only_the_office_and_the_platform_change_enterprises(
     client: httpx.AsyncClient, office: dict[str, str], token: TokenFactory
 ) -> None:

@@ -264,3 +264,17 @@ class Exemption(SQLModel, table=True):
     filed_at: datetime = Field(sa_column=utc_column())
     acknowledged_by: str | None = Field(default=None, max_length=128)
     acknowledged_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A creating call made with an ``Idempotency-Key``: the same key again from the same
+    caller gives the same resource instead of a second one."""
+
+    __tablename__ = "idempotency_keys"
+
+    caller: str = Field(primary_key=True, max_length=128)
+    key: str = Field(primary_key=True, max_length=255)
+    request_sha256: str = Field(max_length=64)
+    resource: str = Field(max_length=32)
+    resource_id: UUID
+    created_at: datetime = Field(sa_column=utc_column())

@@ -22,6 +22,7 @@ from quancheng.catalog.models import (
     ActivityType,
     Enterprise,
     Exemption,
+    IdempotencyKey,
     Interruption,
     Record,
     RecordingDuty,
@@ -394,3 +395,15 @@ class ExplanationRepository:
             .order_by(col(Exemption.filed_at), col(Exemption.id))
         )
         return (await self.session.exec(query)).all()
+
+
+class IdempotencyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, caller: str, key: str) -> IdempotencyKey | None:
+        return await self.session.get(IdempotencyKey, (caller, key))
+
+    async def add(self, row: IdempotencyKey) -> None:
+        self.session.add(row)
+        await self.session.flush()

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Query
+from fastapi import Depends, Header, Query
 
 from quancheng.catalog.models import ActivityKind, ActivityType
 from quancheng.catalog.repository import ActivityFilter
@@ -50,3 +50,14 @@ def activity_filter(
 
 
 ActivityQuery = Annotated[ActivityFilter, Depends(activity_filter)]
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="the same key again returns what the first call created (no duplicate)",
+    ),
+]

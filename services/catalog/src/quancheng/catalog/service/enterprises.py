@@ -85,6 +85,8 @@ async def _put_external(
     repository = EnterpriseRepository(session)
     enterprise = await repository.by_external_id(external_id)
     holder = await repository.by_credit_code(data.credit_code)
+    if enterprise is None and holder is not None and holder.external_id == external_id:
+        enterprise = holder  # a concurrent call with this id committed between the two reads
     if enterprise is None and holder is not None:
         if holder.external_id is not None:
             raise _exists(holder)

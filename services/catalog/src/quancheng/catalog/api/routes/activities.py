@@ -6,10 +6,11 @@ from uuid import UUID
 
 from fastapi import Depends, Path, Query, Response
 
-from quancheng.catalog.api.params import ActivityQuery
+from quancheng.catalog.api.params import ActivityQuery, IdempotencyKeyHeader
 from quancheng.catalog.models import ActivityStatus
 from quancheng.catalog.schemas import ActivityEnd, ActivityPage, ActivityRead, ActivityWrite
 from quancheng.catalog.service import activities as service
+from quancheng.catalog.service import idempotency
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
 from quancheng.common.service import SessionDep, secured_router
 
@@ -24,9 +25,24 @@ Platform = Annotated[Principal, Depends(require_roles(Role.OFFICE, Role.INTEGRAT
 
 @router.post("", status_code=201, summary="Record an enforcement activity 登记执法活动")
 async def create_activity(
-    data: ActivityWrite, session: SessionDep, principal: Writer
+    data: ActivityWrite,
+    session: SessionDep,
+    principal: Writer,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> ActivityRead:
-    return ActivityRead.of(await service.create(session, principal, data))
+    activity, created = await idempotency.once(
+        session,
+        principal,
+        idempotency_key,
+        data,
+        resource="activity",
+        create=lambda: service.create(session, principal, data),
+        load=lambda activity_id: service.get(session, principal, activity_id),
+        id_of=lambda activity: activity.id,
+    )
+    response.status_code = 201 if created else 200
+    return ActivityRead.of(activity)
 
 
 @router.put(

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import Depends, Path, Query, Response
 
+from quancheng.catalog.api.params import IdempotencyKeyHeader
 from quancheng.catalog.schemas import (
     EnterpriseFile,
     EnterprisePage,
@@ -12,6 +13,7 @@ from quancheng.catalog.schemas import (
     EnterpriseWrite,
 )
 from quancheng.catalog.service import enterprises as service
+from quancheng.catalog.service import idempotency
 from quancheng.common.auth import Principal, Role, require_roles
 from quancheng.common.service import SessionDep, secured_router
 
@@ -37,9 +39,24 @@ Staff = Annotated[
 
 @router.post("", status_code=201, summary="Register an enterprise 登记企业")
 async def create_enterprise(
-    data: EnterpriseWrite, session: SessionDep, principal: OfficeStaff
+    data: EnterpriseWrite,
+    session: SessionDep,
+    principal: OfficeStaff,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> EnterpriseRead:
-    return EnterpriseRead.of(await service.create(session, principal, data))
+    enterprise, created = await idempotency.once(
+        session,
+        principal,
+        idempotency_key,
+        data,
+        resource="enterprise",
+        create=lambda: service.create(session, principal, data),
+        load=lambda enterprise_id: service.get(session, enterprise_id),
+        id_of=lambda enterprise: enterprise.id,
+    )
+    response.status_code = 201 if created else 200
+    return EnterpriseRead.of(enterprise)
 
 
 @router.put(
