@@ -46,6 +46,7 @@ def enterprise(name: str, code: str, **more: Any) -> dict[str, Any]:
         "industry": "危险化学品生产",
         "region": "江城街道",
         "hazardous_processes": ["氯化工艺", "硝化工艺"],
+        "hazardous_equipment": ["液氯汽化器"],
         "major_hazard_sources": ["液氯储罐区（二级）"],
         "risk": {"level": "较大风险", "open_hidden_dangers": 2},
         **more,
@@ -69,6 +70,7 @@ async def test_an_enterprise_is_registered_with_its_whole_file(
         "江城街道",
     )
     assert body["hazardous_processes"] == ["氯化工艺", "硝化工艺"]
+    assert body["hazardous_equipment"] == ["液氯汽化器"]
     assert body["risk"] == {"level": "较大风险", "open_hidden_dangers": 2}
 
 

@@ -115,6 +115,9 @@ class Enterprise(SQLModel, table=True):
     industry: str | None = Field(default=None, max_length=64)
     region: str | None = Field(default=None, max_length=64, index=True)  # 属地
     hazardous_processes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    hazardous_equipment: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, default=list)
+    )
     major_hazard_sources: list[str] = Field(sa_column=Column(JSON, nullable=False))
     risk: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # risk, hidden dangers
     # E-2's other supervision information: safety evaluation, standardization, training,

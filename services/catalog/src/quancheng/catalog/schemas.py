@@ -153,6 +153,7 @@ class EnterpriseWrite(BaseModel):
     industry: str | None = Field(default=None, max_length=64)
     region: str | None = Field(default=None, max_length=64, description="属地")
     hazardous_processes: list[str] = Field(default_factory=list, description="危险工艺")
+    hazardous_equipment: list[str] = Field(default_factory=list, description="危险设备")
     major_hazard_sources: list[str] = Field(default_factory=list, description="重大危险源")
     risk: dict[str, Any] = Field(
         default_factory=dict, description="risk and hidden-danger information 风险与隐患"

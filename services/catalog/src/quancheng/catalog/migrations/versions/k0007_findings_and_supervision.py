@@ -1,4 +1,5 @@
-"""What an activity found (E-15) and an enterprise's other supervision information (E-2).
+"""What an activity found (E-15); an enterprise's hazardous equipment and other supervision
+information (E-2).
 
 Revision ID: k0007
 Revises: k0006
@@ -27,10 +28,15 @@ def upgrade() -> None:
         "enterprises",
         sa.Column("supervision", sa.JSON, nullable=False, server_default=sa.text("'{}'")),
     )
+    op.add_column(
+        "enterprises",
+        sa.Column("hazardous_equipment", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
+    )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("enterprises") as batch:
+        batch.drop_column("hazardous_equipment")
         batch.drop_column("supervision")
     with op.batch_alter_table("activities") as batch:
         batch.drop_column("violations_found")
