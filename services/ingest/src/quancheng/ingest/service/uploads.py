@@ -265,20 +265,18 @@ async def _begin(
         sm3_state=resumable_sm3().state() if uploads.settings.sm3 else None,
         concat=concat,
     )
-    async with session_scope(uploads.db) as session:
-        await UploadRepository(session).save(upload)
-        await audit.append(
-            session,
-            actor=principal.subject,
-            action="upload.create",
-            target=f"upload:{upload_id}",
-            detail={
-                "filename": meta.filename,
-                "length": length,
-                "device_id": str(meta.device_id),
-                "concat": concat,
-            },
-        )
+    await _save_with_audit(
+        uploads,
+        upload,
+        actor=principal.subject,
+        action="upload.create",
+        detail={
+            "filename": meta.filename,
+            "length": length,
+            "device_id": str(meta.device_id),
+            "concat": concat,
+        },
+    )
     return upload
 
 
@@ -717,15 +715,13 @@ async def _reject(
     upload.rejection = str(error)[:500]
     upload.finished_at = utcnow()
     upload.scan_head = upload.scan_end = None
-    async with session_scope(uploads.db) as session:
-        await UploadRepository(session).save(upload)
-        await audit.append(
-            session,
-            actor=upload.created_by,
-            action="upload.reject",
-            target=f"upload:{upload.id}",
-            detail={"reason": error.code, **detail},
-        )
+    await _save_with_audit(
+        uploads,
+        upload,
+        actor=upload.created_by,
+        action="upload.reject",
+        detail={"reason": error.code, **detail},
+    )
     raise error
 
 
@@ -804,15 +800,13 @@ async def _finish_partial(uploads: Uploads, upload: Upload, length: int, sha256:
     upload.status = UploadStatus.COMPLETE
     upload.finished_at = utcnow()
     upload.tail = b""
-    async with session_scope(uploads.db) as session:
-        await UploadRepository(session).save(upload)
-        await audit.append(
-            session,
-            actor=upload.created_by,
-            action="upload.partial_complete",
-            target=f"upload:{upload.id}",
-            detail={"sha256": sha256, "length": length},
-        )
+    await _save_with_audit(
+        uploads,
+        upload,
+        actor=upload.created_by,
+        action="upload.partial_complete",
+        detail={"sha256": sha256, "length": length},
+    )
     return upload
 
 
@@ -892,6 +886,17 @@ async def _store_object(uploads: Uploads, upload: Upload, length: int, sha256: s
         return await store.complete_multipart(upload.object_key, upload.multipart_id, parts)
     except (NoSuchUploadError, ObjectExistsError):
         return await store.head(upload.object_key)
+
+
+async def _save_with_audit(
+    uploads: Uploads, upload: Upload, *, actor: str, action: str, detail: dict[str, Any]
+) -> None:
+    """Store the upload's new state and its audit entry in one transaction."""
+    async with session_scope(uploads.db) as session:
+        await UploadRepository(session).save(upload)
+        await audit.append(
+            session, actor=actor, action=action, target=f"upload:{upload.id}", detail=detail
+        )
 
 
 def _deadline_missed(meta: dict[str, Any], settings: IngestSettings, now: datetime) -> bool:
@@ -992,15 +997,13 @@ async def _end_unfinished(
     upload.rejection = reason
     upload.tail = b""
     upload.finished_at = utcnow()
-    async with session_scope(uploads.db) as session:
-        await UploadRepository(session).save(upload)
-        await audit.append(
-            session,
-            actor=actor,
-            action=f"upload.{status.value}",
-            target=f"upload:{upload.id}",
-            detail={"offset": upload.offset, "length": upload.length},
-        )
+    await _save_with_audit(
+        uploads,
+        upload,
+        actor=actor,
+        action=f"upload.{status.value}",
+        detail={"offset": upload.offset, "length": upload.length},
+    )
 
 
 async def sweep(uploads: Uploads, *, batch: int = 100) -> int:
@@ -1051,15 +1054,13 @@ async def _remove_partial(uploads: Uploads, upload_id: str) -> int:
             with contextlib.suppress(NoSuchObjectError):
                 await uploads.store.delete(upload.object_key)
             upload.status = UploadStatus.EXPIRED
-            async with session_scope(uploads.db) as session:
-                await UploadRepository(session).save(upload)
-                await audit.append(
-                    session,
-                    actor="ingest",
-                    action="upload.partial_removed",
-                    target=f"upload:{upload.id}",
-                    detail={"object_key": upload.object_key},
-                )
+            await _save_with_audit(
+                uploads,
+                upload,
+                actor="ingest",
+                action="upload.partial_removed",
+                detail={"object_key": upload.object_key},
+            )
             return 1
     except (LockHeldError, ObjectLockedError):
         return 0  # in use, or still retained: the next sweep
