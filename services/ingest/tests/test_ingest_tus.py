@@ -760,9 +760,7 @@ async def test_partial_uploads_sent_in_parallel_become_one_original(officer: Off
 async def test_a_final_upload_takes_only_the_callers_finished_partials(
     officer: Officer, embedded: Embedded, token: TokenFactory
 ) -> None:
-    # Another officer of the section, with a device of their own, issued before any upload: on
-    # SQLite, the embedded relays of ingest and the registry can still block each other when an
-    # upload's event and a device's event cross (each delivers inside its own write lock).
+    # Another officer of the section, with a device of their own.
     office = embedded.auth(token("office-1", Role.OFFICE))
     other = embedded.auth(token("officer-8", Role.OFFICER, section="JC1"))
     other_device = await issued_device(
@@ -814,6 +812,34 @@ async def test_a_final_upload_cut_short_by_a_crash_is_assembled_on_its_next_head
 
     receipt = await officer.receipt(final)
     assert (receipt["status"], receipt["sha256"]) == ("complete", hashlib.sha256(data).hexdigest())
+
+
+async def test_a_final_upload_whose_partial_lost_its_bytes_ends_as_gone(
+    officer: Officer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as crashed:  # the partial's bytes are in, not yet stored
+        crashed.setattr(Uploads, "finish_soon", lambda self, upload_id: None)
+        (partial,) = await upload_partials(officer, [os.urandom(MIB + 3)])
+    # A power failure takes bytes the partial had acknowledged.
+    uploads, _ = await ingest_rows(officer.settings)
+    multipart_id = uploads[0].multipart_id
+    assert multipart_id is not None
+    os.truncate(officer.settings.objects_root / "multipart" / multipart_id / "data", 1000)
+
+    response = await create_final(officer, [partial])
+
+    assert response.status_code == 201, response.text
+    final = response.headers["location"]
+    for _ in range(100):  # assembled in the background
+        head = await officer.head(final)
+        if head.status_code != 200:
+            break
+        await asyncio.sleep(0.05)
+    assert head.status_code == 410
+    receipt = await officer.receipt(final)
+    assert (receipt["status"], receipt["safe_to_wipe"]) == ("rejected", False)
+    assert (await officer.head(partial)).status_code == 410
+    assert originals_stored(officer.settings) == 0
 
 
 async def test_partials_that_served_are_removed_once_their_time_is_up(officer: Officer) -> None:

@@ -810,6 +810,10 @@ async def _finish_partial(uploads: Uploads, upload: Upload, length: int, sha256:
     return upload
 
 
+# A partial in one of these states will never be complete.
+_ENDED = frozenset({UploadStatus.REJECTED, UploadStatus.TERMINATED, UploadStatus.EXPIRED})
+
+
 async def _assemble(uploads: Uploads, upload_id: str) -> None:
     """In the background: a final upload's bytes, read from its partials in order and taken in
     as if they were sent (hashed and written as they come). Progress is committed after each
@@ -837,10 +841,25 @@ async def _assemble_locked(uploads: Uploads, upload_id: str) -> None:
         partials = [await repository.get(partial_id) for partial_id in upload.partials or []]
     start = 0
     for partial in partials:
-        if partial is None:
-            raise RuntimeError(f"a partial upload of {upload_id} is gone")
-        if partial.status is UploadStatus.FINISHING:
-            partial = await _try_finish(uploads, partial.id) or partial
+        if partial is not None and partial.status is UploadStatus.FINISHING:
+            try:
+                partial = await _try_finish(uploads, partial.id) or partial
+            except ApiError as error:
+                if error.status_code != 410:
+                    raise
+                partial = None  # its bytes were lost, and it was ended for that
+        if partial is None or partial.status in _ENDED:
+            # Nothing can bring the partial back: end the final upload too, with the reason,
+            # rather than have every sweep try again until it expires.
+            await _end_unfinished(
+                uploads,
+                upload,
+                UploadStatus.REJECTED,
+                "ingest",
+                reason="a partial upload it names was lost before it could be assembled; "
+                "upload the file again",
+            )
+            return
         if partial.status is not UploadStatus.COMPLETE or partial.length is None:
             raise RuntimeError(f"partial upload {partial.id} is not stored yet")
         end = start + partial.length
