@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from conftest import TokenFactory
 from quancheng.catalog.main import create_app
+from quancheng.catalog.repository import RecordRepository
 from quancheng.common.auth import Clearance, Role
 from quancheng.common.events import RecordingIngested, encode
 from quancheng.common.service import ServiceState
@@ -164,3 +165,21 @@ async def test_a_record_above_the_callers_clearance_is_neither_found_nor_shown(
         headers=office,
     )
     assert (too_high.status_code, too_high.json()["error"]) == (403, "clearance_too_low")
+
+
+async def test_a_year_of_activities_is_more_than_one_query_may_name(
+    client: tuple[FastAPI, httpx.AsyncClient], token: TokenFactory
+) -> None:
+    # A statement takes at most 65 535 parameters on PostgreSQL (32 766 on many SQLite builds):
+    # reports and exports look records up by activity in batches.
+    app, http = client
+    office = auth(token, "office-1", Role.OFFICE)
+    sealing = await activity(http, office)
+    record_id = await deliver(app, "现场.mp4", section="JC1", activity=sealing["id"])
+    state: ServiceState = app.state.service
+    many = [uuid4() for _ in range(70_000)] + [UUID(sealing["id"])]
+
+    async with state.db.session() as session:
+        found = await RecordRepository(session).of_activities(many)
+
+    assert [r.record_id for r in found] == [record_id]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,16 @@ from quancheng.catalog.models import (
     RecordingDuty,
 )
 from quancheng.common.auth import Clearance
+
+# Ids per IN (…) list: a year's report may name more activities than a statement takes
+# parameters (65 535 on PostgreSQL, 32 766 on many SQLite builds).
+_BATCH = 1000
+
+
+def _batches(ids: Collection[UUID]) -> Iterator[list[UUID]]:
+    listed = list(ids)
+    for start in range(0, len(listed), _BATCH):
+        yield listed[start : start + _BATCH]
 
 
 @dataclass(frozen=True)
@@ -151,9 +161,12 @@ class RecordRepository:
         query = select(Record).where(col(Record.activity_ref) == activity_ref)
         return (await self.session.exec(query)).all()
 
-    async def of_activities(self, activity_ids: Sequence[UUID]) -> Sequence[Record]:
-        query = select(Record).where(col(Record.activity_id).in_([str(a) for a in activity_ids]))
-        return (await self.session.exec(query)).all()
+    async def of_activities(self, activity_ids: Collection[UUID]) -> list[Record]:
+        rows: list[Record] = []
+        for batch in _batches(activity_ids):
+            query = select(Record).where(col(Record.activity_id).in_([str(a) for a in batch]))
+            rows += (await self.session.exec(query)).all()
+        return rows
 
     async def of_enterprise(self, enterprise_id: UUID) -> Sequence[Record]:
         query = select(Record).where(col(Record.enterprise_id) == enterprise_id)
@@ -204,9 +217,12 @@ class EnterpriseRepository:
     async def all(self) -> Sequence[Enterprise]:
         return (await self.session.exec(select(Enterprise))).all()
 
-    async def many(self, enterprise_ids: Collection[UUID]) -> Sequence[Enterprise]:
-        query = select(Enterprise).where(col(Enterprise.id).in_(enterprise_ids))
-        return (await self.session.exec(query)).all()
+    async def many(self, enterprise_ids: Collection[UUID]) -> list[Enterprise]:
+        rows: list[Enterprise] = []
+        for batch in _batches(enterprise_ids):
+            query = select(Enterprise).where(col(Enterprise.id).in_(batch))
+            rows += (await self.session.exec(query)).all()
+        return rows
 
     async def by_credit_code(self, credit_code: str) -> Enterprise | None:
         query = select(Enterprise).where(col(Enterprise.credit_code) == credit_code)
@@ -302,9 +318,12 @@ class ActivityRepository:
     async def get(self, activity_id: UUID) -> Activity | None:
         return await self.session.get(Activity, activity_id)
 
-    async def many(self, activity_ids: Collection[UUID]) -> Sequence[Activity]:
-        query = select(Activity).where(col(Activity.id).in_(activity_ids))
-        return (await self.session.exec(query)).all()
+    async def many(self, activity_ids: Collection[UUID]) -> list[Activity]:
+        rows: list[Activity] = []
+        for batch in _batches(activity_ids):
+            query = select(Activity).where(col(Activity.id).in_(batch))
+            rows += (await self.session.exec(query)).all()
+        return rows
 
     async def by_external_id(self, external_id: str) -> Activity | None:
         query = select(Activity).where(col(Activity.external_id) == external_id)
@@ -380,21 +399,28 @@ class ExplanationRepository:
     async def exemption(self, exemption_id: UUID) -> Exemption | None:
         return await self.session.get(Exemption, exemption_id)
 
-    async def interruptions_of(self, activity_ids: Sequence[UUID]) -> Sequence[Interruption]:
-        query = (
-            select(Interruption)
-            .where(col(Interruption.activity_id).in_(activity_ids))
-            .order_by(col(Interruption.stopped_at), col(Interruption.id))
-        )
-        return (await self.session.exec(query)).all()
+    async def interruptions_of(self, activity_ids: Collection[UUID]) -> list[Interruption]:
+        """In the order they were filed for each activity."""
+        rows: list[Interruption] = []
+        for batch in _batches(activity_ids):
+            query = (
+                select(Interruption)
+                .where(col(Interruption.activity_id).in_(batch))
+                .order_by(col(Interruption.stopped_at), col(Interruption.id))
+            )
+            rows += (await self.session.exec(query)).all()
+        return rows
 
-    async def exemptions_of(self, activity_ids: Sequence[UUID]) -> Sequence[Exemption]:
-        query = (
-            select(Exemption)
-            .where(col(Exemption.activity_id).in_(activity_ids))
-            .order_by(col(Exemption.filed_at), col(Exemption.id))
-        )
-        return (await self.session.exec(query)).all()
+    async def exemptions_of(self, activity_ids: Collection[UUID]) -> list[Exemption]:
+        rows: list[Exemption] = []
+        for batch in _batches(activity_ids):
+            query = (
+                select(Exemption)
+                .where(col(Exemption.activity_id).in_(batch))
+                .order_by(col(Exemption.filed_at), col(Exemption.id))
+            )
+            rows += (await self.session.exec(query)).all()
+        return rows
 
 
 class IdempotencyRepository:
