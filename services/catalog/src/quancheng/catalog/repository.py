@@ -355,6 +355,25 @@ class ActivityRepository:
         )
         return (await self.session.exec(query)).all()
 
+    async def last_started(
+        self, *, visibility: Visibility, types: Collection[ActivityType]
+    ) -> dict[UUID, datetime]:
+        """Per enterprise, when the latest activity of one of ``types`` started."""
+        query = (
+            select(col(Activity.enterprise_id), func.max(col(Activity.started_at)))
+            .where(
+                visibility.activities(),
+                col(Activity.enterprise_id).is_not(None),
+                col(Activity.type).in_(list(types)),
+            )
+            .group_by(col(Activity.enterprise_id))
+        )
+        return {
+            enterprise_id: started
+            for enterprise_id, started in (await self.session.exec(query)).all()
+            if enterprise_id is not None
+        }
+
     async def page(
         self, *, visibility: Visibility, wanted: ActivityFilter, offset: int, limit: int
     ) -> tuple[Sequence[Activity], int]:

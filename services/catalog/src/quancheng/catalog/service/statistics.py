@@ -163,12 +163,7 @@ async def ranking(
     for activity in await repository.matching(visibility=seen, wanted=wanted):
         if activity.enterprise_id is not None:
             by_enterprise[activity.enterprise_id].append(activity)
-    last_inspected: dict[UUID, datetime] = {}
-    for activity in await repository.matching(visibility=seen, wanted=ActivityFilter()):
-        if activity.enterprise_id is not None and activity.type in _INSPECTING:
-            known = last_inspected.get(activity.enterprise_id)
-            if known is None or activity.started_at > known:
-                last_inspected[activity.enterprise_id] = activity.started_at
+    last_inspected = await repository.last_started(visibility=seen, types=_INSPECTING)
     entries = []
     for enterprise in await EnterpriseRepository(session).all():
         own = by_enterprise.get(enterprise.id, [])
