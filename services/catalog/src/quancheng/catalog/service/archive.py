@@ -13,7 +13,6 @@ from quancheng.catalog.models import Activity, ActivityStatus, Record
 from quancheng.catalog.repository import (
     ActivityFilter,
     ActivityRepository,
-    ExplanationRepository,
     RecordRepository,
 )
 from quancheng.catalog.schemas import (
@@ -157,7 +156,7 @@ async def case_dossier(
     session: AsyncSession, principal: Principal, case_number: str, *, slack: timedelta
 ) -> list[Dossier]:
     found = await _case(session, principal, case_number)
-    return [await dossier(session, principal, a.id, slack=slack) for a in found]
+    return [_dossier(c, principal) for c in await compliance.check(session, found, slack=slack)]
 
 
 async def _case(session: AsyncSession, principal: Principal, case_number: str) -> list[Activity]:
@@ -174,24 +173,21 @@ async def _case(session: AsyncSession, principal: Principal, case_number: str) -
 async def dossier(
     session: AsyncSession, principal: Principal, activity_id: UUID, *, slack: timedelta
 ) -> Dossier:
-    checked = await compliance.of_activity(session, principal, activity_id, slack=slack)
-    activity = checked.activity
+    return _dossier(
+        await compliance.of_activity(session, principal, activity_id, slack=slack), principal
+    )
+
+
+def _dossier(checked: compliance.Checked, principal: Principal) -> Dossier:
     # Whoever may see the activity sees its recordings, as far as their clearance reaches.
-    records = [
-        r
-        for r in await RecordRepository(session).of_activities([activity.id])
-        if principal.clearance.allows(r.secrecy)
-    ]
-    explanations = ExplanationRepository(session)
+    records = [r for r in checked.records if principal.clearance.allows(r.secrecy)]
     return Dossier(
-        activity=ActivityRead.of(activity),
+        activity=ActivityRead.of(checked.activity),
         records=[RecordRead.of(r) for r in sorted(records, key=_capture_order)],
-        interruptions=[
-            InterruptionRead.of(i) for i in await explanations.interruptions_of([activity.id])
-        ],
-        exemptions=[ExemptionRead.of(e) for e in await explanations.exemptions_of([activity.id])],
+        interruptions=[InterruptionRead.of(i) for i in checked.interruptions],
+        exemptions=[ExemptionRead.of(e) for e in checked.exemptions],
         compliance=ActivityCompliance(
-            activity_id=activity.id,
+            activity_id=checked.activity.id,
             duty=checked.duty,
             duty_label=DUTY_LABELS[checked.duty],
             compliant=not checked.findings,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from uuid import UUID
 
@@ -28,9 +28,14 @@ from quancheng.common.auth import Principal
 
 @dataclass(frozen=True)
 class Checked:
+    """An activity, what it was checked against, and what was found."""
+
     activity: Activity
     duty: Duty
     findings: list[Finding]
+    records: list[Record]
+    interruptions: list[Interruption]
+    exemptions: list[Exemption]
 
 
 async def check(
@@ -52,15 +57,9 @@ async def check(
     checked = []
     for activity in activity_list:
         duty = duty_of[activity.type].duty
-        findings = check_activity(
-            activity,
-            duty,
-            records[str(activity.id)],
-            interruptions[activity.id],
-            exemptions[activity.id],
-            slack=slack,
-        )
-        checked.append(Checked(activity, duty, findings))
+        own = (records[str(activity.id)], interruptions[activity.id], exemptions[activity.id])
+        findings = check_activity(activity, duty, *own, slack=slack)
+        checked.append(Checked(activity, duty, findings, *own))
     return checked
 
 
@@ -101,7 +100,7 @@ async def report(
         # One officer's report: what they answer for, not what colleagues in the same activity do.
         officer = wanted.officer_id
         checked = [
-            Checked(c.activity, c.duty, [f for f in c.findings if officer in f.officer_ids])
+            replace(c, findings=[f for f in c.findings if officer in f.officer_ids])
             for c in checked
         ]
         loose = [f for f in loose if officer in f.officer_ids]

@@ -5,8 +5,10 @@ acknowledges."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 from uuid import UUID, uuid4
 
+from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.catalog.models import Activity, ActivityStatus, Exemption, Interruption
@@ -18,28 +20,32 @@ from quancheng.common.auth import Principal, Role
 from quancheng.common.errors import ApiError
 from quancheng.common.events.contracts import utcnow
 
+Filed = TypeVar("Filed", Interruption, Exemption)
+
 
 async def file_interruption(
     session: AsyncSession, principal: Principal, activity_id: UUID, data: InterruptionWrite
 ) -> Interruption:
-    activity = await _filable(session, principal, activity_id)
-    row = Interruption(
-        id=uuid4(),
-        activity_id=activity.id,
-        **data.model_dump(),
-        filed_by=principal.subject,
-        filed_at=utcnow(),
-    )
-    await ExplanationRepository(session).add(row)
-    await _audit(session, principal, "interruption.file", activity, data.model_dump(mode="json"))
-    return row
+    return await _file(session, principal, activity_id, Interruption, data, "interruption.file")
 
 
 async def file_exemption(
     session: AsyncSession, principal: Principal, activity_id: UUID, data: ExemptionWrite
 ) -> Exemption:
+    return await _file(session, principal, activity_id, Exemption, data, "exemption.file")
+
+
+async def _file(
+    session: AsyncSession,
+    principal: Principal,
+    activity_id: UUID,
+    kind: type[Filed],
+    data: BaseModel,
+    action: str,
+) -> Filed:
+    """Store what the caller files about the activity, under their name, and audit it."""
     activity = await _filable(session, principal, activity_id)
-    row = Exemption(
+    row = kind(
         id=uuid4(),
         activity_id=activity.id,
         **data.model_dump(),
@@ -47,7 +53,7 @@ async def file_exemption(
         filed_at=utcnow(),
     )
     await ExplanationRepository(session).add(row)
-    await _audit(session, principal, "exemption.file", activity, data.model_dump(mode="json"))
+    await _audit(session, principal, action, activity, data.model_dump(mode="json"))
     return row
 
 

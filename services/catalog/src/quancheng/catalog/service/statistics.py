@@ -17,7 +17,6 @@ from quancheng.catalog.repository import (
     ActivityFilter,
     ActivityRepository,
     EnterpriseRepository,
-    RecordRepository,
 )
 from quancheng.catalog.schemas import (
     ACTIVITY_KIND_LABELS,
@@ -57,13 +56,12 @@ async def statistics(
     found = await ActivityRepository(session).matching(
         visibility=visibility(principal), wanted=wanted
     )
-    records: dict[str, list[Record]] = defaultdict(list)
-    for record in await RecordRepository(session).of_activities([a.id for a in found]):
-        if principal.clearance.allows(record.secrecy):
-            records[record.activity_id or ""].append(record)
-    clean = {
-        c.activity.id for c in await compliance.check(session, found, slack=slack) if not c.findings
+    checked = await compliance.check(session, found, slack=slack)
+    records = {
+        str(c.activity.id): [r for r in c.records if principal.clearance.allows(r.secrecy)]
+        for c in checked
     }
+    clean = {c.activity.id for c in checked if not c.findings}
     enterprises = {
         e.id: e
         for e in await EnterpriseRepository(session).many(
