@@ -16,6 +16,8 @@ from starlette.applications import Starlette
 
 from quancheng.common.auth import BuiltinIssuer, Clearance, Role
 from quancheng.common.embedded import create_embedded_app
+from quancheng.common.events import Event, OfficerRegistered, SectionChanged, encode
+from quancheng.common.service import ServiceState
 from quancheng.common.settings import (
     SERVICES,
     BusSettings,
@@ -145,11 +147,82 @@ def _staff_requests() -> list[tuple[str, bytes]]:
 
 
 async def seed_staff(client: httpx.AsyncClient, office: dict[str, str]) -> None:
-    """Sections JC1, JC2, JD2 and officers officer-7, officer-8 (JC1), officer-9 (JC2)."""
+    """Sections JC1, JC2, JD2 and officers officer-7, officer-8 (JC1), officer-9 (JC2); through
+    the gateway, it returns once the registry's staff events have been delivered (so that the
+    catalog knows the officers an activity names)."""
     for path, body in _staff_requests():
         headers = {**office, "Content-Type": "text/csv"}
         response = await client.post(path, content=body, headers=headers)
         assert response.status_code == 200, response.text
+    await staff_told(client)
+
+
+async def appoint(
+    client: httpx.AsyncClient,
+    office: dict[str, str],
+    section: str,
+    *,
+    head: str | None = None,
+    custodian: str | None = None,
+) -> None:
+    """Make ``head`` and ``custodian`` (registered as officers of ``section`` if they are not
+    yet) the section's head and device custodian in the registry: a ``section_head`` or
+    ``custodian`` token acts for a section only for the person the registry names."""
+    posts = {"head_officer_id": head, "custodian_officer_id": custodian}
+    for account in {a for a in posts.values() if a is not None}:
+        if (await client.get(f"/api/v1/officers/{account}", headers=office)).status_code == 404:
+            body = {"id": account, "name": account, "section": section}
+            made = await client.post("/api/v1/officers", json=body, headers=office)
+            assert made.status_code == 201, made.text
+    named = {post: account for post, account in posts.items() if account is not None}
+    changed = await client.patch(f"/api/v1/sections/{section}", json=named, headers=office)
+    assert changed.status_code == 200, changed.text
+    await staff_told(client)
+
+
+async def staff_told(client: httpx.AsyncClient) -> None:
+    """Wait until the registry's outbox is empty: in embedded mode its events have then been
+    handled by every consumer (the in-process bus delivers before the row counts as relayed).
+    ``client`` may reach the gateway or the registry itself."""
+    for _ in range(200):
+        body = (await client.get("/readyz")).json()
+        registry = body.get("services", {}).get("device-registry", body)
+        if registry.get("events", {}).get("outbox_pending") == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the registry's events were not delivered: {body}")
+
+
+# The test bureau as the registry tells it (:data:`STAFF_CSV`, with head-1 heading JC1 and head-2
+# heading JC2), for a catalog tested without the registry.
+STAFF_EVENTS: list[Event] = [
+    *(
+        SectionChanged(code=code, name=name, head_officer_id=head, by="office-1")
+        for code, name, head in (
+            ("JC1", "监管一科", "head-1"),
+            ("JC2", "监管二科", "head-2"),
+            ("JD2", "执法二大队", None),
+        )
+    ),
+    *(
+        OfficerRegistered(officer_id=officer, name=name, section=section, by="office-1")
+        for officer, name, section in (
+            ("officer-7", "李明", "JC1"),
+            ("officer-8", "王芳", "JC1"),
+            ("officer-9", "张伟", "JC2"),
+            ("head-1", "陈静", "JC1"),
+            ("head-2", "刘洋", "JC2"),
+        )
+    ),
+]
+
+
+async def tell(app: Starlette, *events: Event) -> None:
+    """Hand ``events`` to a service's consumers as the bus would (by default
+    :data:`STAFF_EVENTS`, the test bureau's staff)."""
+    state: ServiceState = app.state.service
+    for event in events or STAFF_EVENTS:
+        await state.consumers.handle(encode(event, {}))
 
 
 def seed_staff_sync(base_url: str, office: dict[str, str]) -> None:

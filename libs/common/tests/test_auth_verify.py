@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from quancheng.common.auth import (
     AuthError,
@@ -36,8 +40,13 @@ def new_key() -> rsa.RSAPrivateKey:
 
 
 @pytest.fixture(scope="module")
-def builtin() -> BuiltinIssuer:
-    return BuiltinIssuer(new_key(), issuer="quancheng", audience="quancheng")
+def builtin_key() -> rsa.RSAPrivateKey:
+    return new_key()
+
+
+@pytest.fixture(scope="module")
+def builtin(builtin_key: rsa.RSAPrivateKey) -> BuiltinIssuer:
+    return BuiltinIssuer(builtin_key, issuer="quancheng", audience="quancheng")
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +118,38 @@ async def refused(verifier: TokenVerifier, token: str) -> str:
     return caught.value.code
 
 
+def segment(obj: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+
+Signer = Callable[..., str]
+
+
+@pytest.fixture(scope="module")
+def sign(builtin_key: rsa.RSAPrivateKey, builtin: BuiltinIssuer) -> Signer:
+    """Signs with the built-in key what its issuer never mints: claims left out, header extras."""
+
+    def signed(claims: dict[str, Any], **header: Any) -> str:
+        protected = {"alg": "RS256", "typ": "JWT", "kid": builtin.jwk["kid"], **header}
+        signing_input = f"{segment(protected)}.{segment(claims)}"
+        signature = builtin_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+    return signed
+
+
+def full_claims() -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "iss": "quancheng",
+        "aud": "quancheng",
+        "sub": "office-1",
+        "iat": now,
+        "exp": now + 600,
+        "roles": ["office"],
+    }
+
+
 async def test_builtin_token_is_accepted_alongside_an_external_idp(
     verifier: TokenVerifier, builtin: BuiltinIssuer, idp: FakeIdp
 ) -> None:
@@ -140,6 +181,91 @@ async def test_idp_token_meant_for_the_builtin_audience_is_refused(
     token = idp_signer.mint("officer-7", [Role.OFFICER], extra={"aud": "quancheng"})
 
     assert await refused(verifier, token) == "invalid_claims"
+
+
+async def test_token_signed_here_with_every_required_claim_is_accepted(
+    verifier: TokenVerifier, sign: Signer
+) -> None:
+    principal = await verifier.verify(sign(full_claims()))
+
+    assert principal.subject == "office-1"
+    assert principal.roles == {Role.OFFICE}
+
+
+@pytest.mark.parametrize(
+    ("claim", "code"),
+    [
+        pytest.param("aud", "invalid_claims", id="aud"),
+        pytest.param("exp", "invalid_claims", id="exp"),
+        pytest.param("sub", "invalid_claims", id="sub"),
+        pytest.param("iss", "untrusted_issuer", id="iss"),
+    ],
+)
+async def test_token_lacking_a_required_claim_is_refused_naming_it(
+    verifier: TokenVerifier, sign: Signer, claim: str, code: str
+) -> None:
+    claims = full_claims()
+    del claims[claim]
+
+    with pytest.raises(AuthError) as caught:
+        await verifier.verify(sign(claims))
+
+    assert caught.value.code == code
+    assert re.search(rf"\b{claim}\b", caught.value.reason), caught.value.reason
+
+
+@pytest.mark.parametrize(
+    "aud",
+    ["district-platform", ["district-platform", "archive"], "", [], None, 7],
+    ids=["other", "others-only", "empty-string", "empty-list", "null", "number"],
+)
+async def test_token_for_another_audience_is_refused(
+    verifier: TokenVerifier, builtin: BuiltinIssuer, aud: Any
+) -> None:
+    token = builtin.mint("office-1", [Role.OFFICE], extra={"aud": aud})
+
+    assert await refused(verifier, token) == "invalid_claims"
+
+
+async def test_token_for_several_audiences_including_ours_is_accepted(
+    verifier: TokenVerifier, builtin: BuiltinIssuer
+) -> None:
+    token = builtin.mint("office-1", [Role.OFFICE], extra={"aud": ["archive", "quancheng"]})
+
+    assert (await verifier.verify(token)).subject == "office-1"
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        pytest.param(
+            {"crit": ["urn:example:ttl"], "urn:example:ttl": 60}, "invalid_token", id="unknown"
+        ),
+        pytest.param({"crit": ["urn:example:ttl"]}, "invalid_token", id="unknown-and-absent"),
+        pytest.param({"crit": ["exp"], "exp": 0}, "invalid_token", id="names-a-claim"),
+        pytest.param({"crit": ["b64"], "b64": True}, "invalid_token", id="b64"),
+        pytest.param({"crit": ["b64"], "b64": False}, "malformed_token", id="unencoded-payload"),
+        pytest.param({"crit": []}, "invalid_token", id="empty"),
+        pytest.param({"crit": "urn:example:ttl"}, "invalid_token", id="not-a-list"),
+    ],
+)
+async def test_token_with_a_critical_header_extension_is_refused(
+    verifier: TokenVerifier, sign: Signer, header: dict[str, Any], code: str
+) -> None:
+    # RFC 7515 §4.1.11: a verifier must refuse critical extensions it does not implement.
+    assert await refused(verifier, sign(full_claims(), **header)) == code
+
+
+async def test_each_issuer_key_is_built_once_for_many_verifications(
+    verifier: TokenVerifier, builtin: BuiltinIssuer, idp_signer: BuiltinIssuer
+) -> None:
+    verify_module._public_key.cache_clear()
+
+    for subject in ("a", "b", "c"):
+        await verifier.verify(builtin.mint(subject, [Role.OFFICE]))
+        await verifier.verify(idp_signer.mint(subject, [Role.OFFICER]))
+
+    assert verify_module._public_key.cache_info().misses == 2
 
 
 async def test_builtin_key_cannot_sign_for_the_idp(

@@ -10,6 +10,7 @@ relay does, so that the same tests hold for both.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -339,6 +340,35 @@ async def test_a_broker_outage_refuses_publishing_and_loses_nothing_committed(
     assert await everything.wait_until(lambda handled: m3 in handled) == handled
 
 
+async def test_a_broker_outage_is_logged_once_and_its_end_once(
+    kafka_server: KafkaServer, kafka_buses: KafkaBuses, caplog: pytest.LogCaptureFixture
+) -> None:
+    topic = topic_name()
+    bus, inbox = kafka_buses(), Inbox()
+    bus.subscribe(group_name(), [topic], inbox)
+    await bus.start()
+    await bus.publish(message(topic, 1))
+    await inbox.wait_for(1)
+
+    caplog.set_level(logging.INFO)
+    await asyncio.to_thread(kafka_server.stop_broker)
+    try:
+        await asyncio.sleep(10)  # aiokafka alone logged about 90 ERROR lines a second here
+    finally:
+        await asyncio.to_thread(kafka_server.start_broker)
+    await bus.publish(message(topic, 2))
+    await inbox.wait_for(2)
+
+    complaints = [
+        (r.name, str(r.msg))
+        for r in caplog.records
+        if r.name.startswith("aiokafka") and r.levelno >= logging.WARNING
+    ]
+    assert complaints, "the outage was not logged at all"
+    assert len(complaints) == len(set(complaints)), "a kind of complaint was logged twice"
+    assert [r.getMessage() for r in caplog.records if "answers again" in r.getMessage()]
+
+
 async def test_a_bus_stops_promptly_while_the_broker_is_down(
     kafka_server: KafkaServer, kafka_buses: KafkaBuses
 ) -> None:
@@ -581,3 +611,56 @@ async def test_an_event_that_breaks_its_contract_is_kept_in_the_table_and_on_the
     assert "device_id" in row.reason
     assert [m.headers[HEADER_DEAD_LETTER_REASON] for m in letters] == [row.reason]
     assert letters[0].headers[HEADER_DEAD_LETTER_GROUP] == consumers.name
+
+
+async def test_over_kafka_a_poison_event_goes_to_the_dead_letters_and_later_events_arrive(
+    tmp_path: Path, kafka_buses: KafkaBuses, kafka_config: KafkaSettings
+) -> None:
+    producer_db = await sqlite_database(tmp_path / "producer.sqlite3")
+    consumer_db = await sqlite_database(tmp_path / "consumer.sqlite3")
+    poison, after = registered(uuid4()), registered(uuid4())
+    # The poison's aggregate has a later event: it joins the poison rather than overtake it.
+    same_aggregate = registered(poison.device_id)
+
+    async def refuse_poison(session: AsyncSession, event: DeviceRegistered) -> None:
+        if event.device_id == poison.device_id and event.event_id == poison.event_id:
+            raise OverflowError("date value out of range")
+        if event.event_id in (after.event_id, same_aggregate.event_id):
+            session.add(BusAppliedEvent(event_id=event.event_id))
+
+    consumers = Consumers(group_name(), consumer_db, ready_timeout=WAIT, max_attempts=2)
+    consumers.on(DeviceRegistered, refuse_poison)
+    consumers.ready()
+    producer_bus, consumer_bus = kafka_buses(), kafka_buses()
+    consumers.attach(consumer_bus)
+    relay = OutboxRelay(producer_db, producer_bus)
+    try:
+        await asyncio.gather(consumer_bus.start(), producer_bus.start())
+        async with session_scope(producer_db) as session:
+            for event in (poison, same_aggregate, after):
+                record(session, event)
+        assert await relay.relay_once() == 3
+
+        await until(lambda: has_applied(consumer_db, 1))
+
+        async def two_dead_letters() -> bool:
+            return (await consumers.status())["dead_letters"] == 2
+
+        await until(two_dead_letters)
+        async with consumer_db.session() as session:
+            rows = (await session.exec(select(DeadLetter).order_by(DeadLetter.id))).all()  # type: ignore[arg-type]
+        reader, inbox = kafka_buses(), Inbox()
+        reader.subscribe(group_name(), [kafka_config.dead_letter_topic], inbox)
+        await reader.start()
+        letters = await inbox.wait_for(2)
+        applied = await applied_events(consumer_db)
+    finally:
+        await consumer_bus.stop()
+        await consumers.stop()
+        await producer_db.dispose()
+        await consumer_db.dispose()
+    assert applied == [after.event_id]
+    assert [str(poison.event_id) in row.payload for row in rows] == [True, False]
+    assert "failed 2 times: OverflowError" in rows[0].reason
+    assert f"waits behind dead letter {rows[0].id}" in rows[1].reason
+    assert [m.headers[HEADER_DEAD_LETTER_REASON] for m in letters] == [r.reason for r in rows]

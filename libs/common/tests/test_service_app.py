@@ -83,6 +83,8 @@ async def test_invalid_input_names_the_field(
     body = response.json()
     assert body["error"] == "invalid_request"
     assert [p["field"] for p in body["problems"]] == ["body.count"]
+    # The reason in Chinese too, not only that something was wrong.
+    assert body["message_zh"] == "body.count：应为整数"
 
 
 async def test_routes_are_denied_without_a_token(client: httpx.AsyncClient) -> None:
@@ -105,6 +107,23 @@ async def test_health_readiness_and_metrics(client: httpx.AsyncClient) -> None:
         'status="200"} 1.0'
     )
     assert expected in metrics
+
+
+async def test_readiness_and_metrics_show_the_event_pipeline(client: httpx.AsyncClient) -> None:
+    events = (await client.get("/readyz")).json()["events"]
+    assert events == {
+        "outbox_pending": 0,
+        "outbox_oldest_seconds": 0.0,
+        "outbox_head_attempts": 0,
+        "outbox_last_error": None,
+        "dead_letters": 0,
+        "failing_events": 0,
+    }
+
+    metrics = (await client.get("/metrics")).text
+
+    for figure in ("outbox_pending", "outbox_oldest_seconds", "dead_letters", "failing_events"):
+        assert f'quancheng_events{{figure="{figure}",service="things"}} 0.0' in metrics
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

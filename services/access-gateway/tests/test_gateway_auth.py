@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import FastAPI
-from jose import jwt
-from starlette.routing import Mount
 
 from conftest import Embedded, TokenFactory, seed_staff
 from quancheng.access_gateway.proxy import Upstreams
@@ -30,11 +28,7 @@ DEVICE = {"kind": "body_camera", "serial_number": "BC-0001", "model": "DSJ-V9", 
 @pytest.fixture
 def forwarded(embedded: Embedded) -> list[str]:
     """Every request the gateway sends on to a service, as "METHOD service/path"."""
-    mount = embedded.app.routes[0]
-    assert isinstance(mount, Mount)
-    gateway = mount.app
-    assert isinstance(gateway, FastAPI)
-    upstreams = gateway.state.upstreams
+    upstreams = embedded.app.state.upstreams  # the embedded app is the gateway itself
     assert isinstance(upstreams, Upstreams)
     seen: list[str] = []
 
@@ -64,6 +58,7 @@ class Forger:
     """Makes the tokens an attacker or a misconfigured client would send."""
 
     issuer: BuiltinIssuer
+    key: rsa.RSAPrivateKey
     tmp_path: Path
 
     def claims(self) -> dict[str, Any]:
@@ -81,6 +76,11 @@ class Forger:
 
     def office(self, **extra: Any) -> str:
         return self.issuer.mint("mallory", [Role.OFFICE], extra=extra)
+
+    def signed(self, claims: dict[str, Any], **header: Any) -> str:
+        """Signed with the issuer's own key, as a token it never mints."""
+        headers = {"kid": self.issuer.jwk["kid"], **header}
+        return jwt.encode(claims, self.key, algorithm="RS256", headers=headers)
 
     def other_issuer(self, name: str) -> BuiltinIssuer:
         return BuiltinIssuer.from_directory(
@@ -111,6 +111,17 @@ def wrong_issuer(f: Forger) -> str | None:
 
 def wrong_audience(f: Forger) -> str | None:
     return f.office(aud="some-other-system")
+
+
+def no_audience(f: Forger) -> str | None:
+    claims = f.claims()
+    del claims["aud"]
+    return f.signed(claims)
+
+
+def unknown_critical_extension(f: Forger) -> str | None:
+    extension = "urn:example:acting-for"
+    return f.signed(f.claims(), crit=[extension], **{extension: "office-1"})
 
 
 def alg_none(f: Forger) -> str | None:
@@ -160,6 +171,8 @@ REFUSED = [
     pytest.param(not_yet_valid, "invalid_claims", id="not-yet-valid"),
     pytest.param(wrong_issuer, "untrusted_issuer", id="wrong-issuer"),
     pytest.param(wrong_audience, "invalid_claims", id="wrong-audience"),
+    pytest.param(no_audience, "invalid_claims", id="no-audience"),
+    pytest.param(unknown_critical_extension, "invalid_token", id="unknown-critical-extension"),
     pytest.param(alg_none, "algorithm_refused", id="alg-none"),
     pytest.param(hs256_with_public_key, "algorithm_refused", id="hs256-public-key-as-secret"),
     pytest.param(made_up_kid, "unknown_key", id="unknown-kid-made-up"),
@@ -178,7 +191,7 @@ async def test_refused_token_gets_401_and_is_never_forwarded(
     make: Callable[[Forger], str | None],
     code: str,
 ) -> None:
-    bad = make(Forger(issuer, tmp_path))
+    bad = make(Forger(issuer, load_or_create_key(embedded.settings.identity_dir), tmp_path))
     headers = embedded.auth(bad) if bad is not None else {}
 
     response = await embedded.client.post("/api/v1/devices", json=DEVICE, headers=headers)
@@ -197,6 +210,21 @@ async def test_refused_token_gets_401_and_is_never_forwarded(
     assert listing.status_code == 200, listing.text
     assert listing.json()["total"] == 0
     assert forwarded == ["GET device-registry/api/v1/devices"]
+
+
+async def test_token_without_audience_is_refused_with_the_reason(
+    embedded: Embedded, issuer: BuiltinIssuer, tmp_path: Path
+) -> None:
+    forger = Forger(issuer, load_or_create_key(embedded.settings.identity_dir), tmp_path)
+    token = no_audience(forger)
+    assert token is not None
+
+    response = await embedded.client.get("/api/v1/me", headers=embedded.auth(token))
+
+    assert response.status_code == 401, response.text
+    body = response.json()
+    assert (body["error"], body["message_zh"]) == ("invalid_claims", "访问令牌无效或已过期")
+    assert '"aud"' in body["message"]
 
 
 async def test_gateway_own_routes_need_a_token_too(embedded: Embedded) -> None:

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, text, update
 from sqlmodel import col
 
-from conftest import TokenFactory
+from conftest import TokenFactory, tell
 from quancheng.catalog.config import MIGRATIONS
 from quancheng.catalog.main import create_app
 from quancheng.catalog.models import Activity, ActivityStatus
@@ -24,7 +24,7 @@ from quancheng.common.auth import Role
 from quancheng.common.db import session_scope
 from quancheng.common.db.database import sync_url
 from quancheng.common.db.migrate import upgrade
-from quancheng.common.events import RecordingIngested, encode
+from quancheng.common.events import OfficerChanged, RecordingIngested, encode
 from quancheng.common.service import ServiceState
 from quancheng.common.settings import Settings
 
@@ -36,6 +36,7 @@ CREDIT_CODE = "91350100M000100Y43"
 async def catalog(settings: Settings) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        await tell(app)  # the test bureau, as the registry tells it
         yield app
 
 
@@ -85,8 +86,19 @@ async def archive(catalog: FastAPI, activity_id: str) -> None:
     await behind_the_apis_back(catalog, archived.where(col(Activity.id) == UUID(activity_id)))
 
 
+async def transferred(catalog: FastAPI, officer: str, name: str, section: str) -> None:
+    """The registry tells that ``officer`` now serves in ``section``."""
+    await tell(
+        catalog, OfficerChanged(officer_id=officer, name=name, section=section, by="office-1")
+    )
+
+
 def auth(token: TokenFactory, sub: str, *roles: Role, section: str | None = None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(sub, *roles, section=section)}"}
+
+
+# Who goes along when a test names no officers: the section's own (see conftest.STAFF_EVENTS).
+CREW = {"JC1": ["officer-7", "officer-8"], "JC2": ["officer-9"]}
 
 
 def activity_body(**overrides: Any) -> dict[str, Any]:
@@ -96,7 +108,7 @@ def activity_body(**overrides: Any) -> dict[str, Any]:
         "matter": "查封违规储存的危险化学品",
         "case_number": "江应急强〔2026〕12号",
         "section": "JC1",
-        "officers": ["officer-7", "officer-8"],
+        "officers": CREW[overrides.get("section", "JC1")],
         "place": "江城区化工园区纬二路 8 号",
         "region": "江城街道",
         "started_at": MORNING.isoformat(),
@@ -259,7 +271,7 @@ async def test_the_platform_keeps_an_activity_in_step_under_its_own_id(
     office = auth(token, "office-1", Role.OFFICE)
     officer = auth(token, "officer-7", Role.OFFICER, section="JC1")
     url = "/api/v1/activities/external/ACT-2026-001"
-    changes = activity_body(matter="复查整改情况", officers=["officer-9"])
+    changes = activity_body(matter="复查整改情况", section="JC2", officers=["officer-9"])
 
     first = await client.put(url, json=activity_body(), headers=platform)
     again = await client.put(url, json=activity_body(), headers=platform)
@@ -335,12 +347,15 @@ async def test_an_activity_is_ended_not_before_it_started(
 
 @pytest.mark.req("E-10")
 async def test_each_caller_sees_the_activities_of_their_section_or_those_they_took_part_in(
-    client: httpx.AsyncClient, token: TokenFactory
+    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     office = auth(token, "office-1", Role.OFFICE)
     mine = await recorded(client, office, officers=["officer-7"])
     colleagues = await recorded(client, office, officers=["officer-8"])
+    # officer-7 served in JC2 for a while and took part in its activity there
+    await transferred(catalog, "officer-7", "李明", "JC2")
     helping = await recorded(client, office, section="JC2", officers=["officer-9", "officer-7"])
+    await transferred(catalog, "officer-7", "李明", "JC1")
     officer_7 = auth(token, "officer-7", Role.OFFICER, section="JC1")
     officer_8 = auth(token, "officer-8", Role.OFFICER, section="JC1")
 
@@ -435,7 +450,9 @@ async def test_only_the_head_of_the_recordings_section_or_the_office_ties_it(
     loose = ingested(officer="officer-7", section="JC1")
     await deliver(catalog, loose)
     here = await recorded(client, office)
+    await transferred(catalog, "head-1", "陈静", "JC2")  # serving in JC2 for its activity
     there = await recorded(client, office, section="JC2", officers=["officer-9", "head-1"])
+    await transferred(catalog, "head-1", "陈静", "JC1")
     officer = auth(token, "officer-7", Role.OFFICER, section="JC1")
     other_head = auth(token, "head-2", Role.SECTION_HEAD, section="JC2")
     head = auth(token, "head-1", Role.SECTION_HEAD, section="JC1")
@@ -541,6 +558,7 @@ async def test_a_recording_stored_before_activities_existed_is_tied_when_its_act
 
     app = create_app(settings)  # upgrades to the newest schema
     async with app.router.lifespan_context(app):
+        await tell(app)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
             head = auth(token, "head-1", Role.SECTION_HEAD, section="JC1")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import TokenFactory
+from conftest import TokenFactory, tell
 from quancheng.catalog.main import create_app
 from quancheng.common.auth import Role
 from quancheng.common.settings import Settings
@@ -27,6 +27,7 @@ ALIBABA = "91330100716105852F"
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app: FastAPI = create_app(settings)
     async with app.router.lifespan_context(app):
+        await tell(app)  # the test bureau, as the registry tells it
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
             yield client

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff, upload_recording
+from conftest import Embedded, TokenFactory, issued_device, seed_staff, tell, upload_recording
 from quancheng.catalog.main import create_app
 from quancheng.common.auth import Role
 from quancheng.common.events import RecordingIngested, encode
@@ -28,6 +28,7 @@ MORNING = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 async def catalog(settings: Settings) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        await tell(app)  # the test bureau, as the registry tells it
         yield app
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import TokenFactory
+from conftest import TokenFactory, tell
 from quancheng.catalog.main import create_app
 from quancheng.catalog.repository import RecordRepository
 from quancheng.common.auth import Clearance, Role
@@ -28,6 +28,7 @@ ENTERPRISE = {"name": "华南化工（广州）有限公司", "credit_code": "91
 async def client(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        await tell(app)  # the test bureau, as the registry tells it
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
             yield app, client
@@ -77,7 +78,8 @@ async def activity(
         "type": "sealing_seizure",
         "matter": "查封危险化学品仓库",
         "section": "JC1",
-        "officers": ["officer-7"],
+        # one of the section's own officers (see conftest.STAFF_EVENTS)
+        "officers": ["officer-9" if fields.get("section") == "JC2" else "officer-7"],
         "started_at": MORNING.isoformat(),
         **fields,
     }

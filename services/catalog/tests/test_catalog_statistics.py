@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import TokenFactory
+from conftest import TokenFactory, tell
 from quancheng.catalog.main import create_app
 from quancheng.catalog.schemas import credit_code_problem
 from quancheng.common.auth import Role
@@ -36,6 +36,7 @@ CODES = (
 async def client(settings: Settings) -> AsyncIterator[Client]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        await tell(app)  # the test bureau, as the registry tells it
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
             yield app, client

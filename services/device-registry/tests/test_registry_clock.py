@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import TokenFactory, seed_staff
+from conftest import TokenFactory, appoint, seed_staff
 from quancheng.common.auth import Role
 from quancheng.common.events import RecordingIngested, encode
 from quancheng.common.service import ServiceState
@@ -137,6 +137,8 @@ async def test_the_clock_history_is_seen_by_those_who_see_the_device(
 ) -> None:
     device_id = await stocked_device(client, office)
     path = f"/api/v1/devices/{device_id}/clock"
+    await appoint(client, office, "JC1", head="h1")
+    await appoint(client, office, "JC2", head="h2")
     own = {"Authorization": f"Bearer {token('h1', Role.SECTION_HEAD, section='JC1')}"}
     other = {"Authorization": f"Bearer {token('h2', Role.SECTION_HEAD, section='JC2')}"}
 

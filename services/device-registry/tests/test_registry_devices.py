@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import col, select
 
-from conftest import TokenFactory, seed_staff
+from conftest import TokenFactory, appoint, seed_staff
 from quancheng.common import audit
 from quancheng.common.audit import AuditEntry
 from quancheng.common.auth import Role
@@ -75,9 +75,10 @@ async def stored(settings: Settings) -> tuple[list[AuditEntry], list[OutboxMessa
             ).all()
     finally:
         await db.dispose()
-    # The whole chain is intact; the tests look at the devices' entries (the test bureau's
-    # seeding leaves entries of its own before them).
-    return [e for e in entries if e.target.startswith("device:")], list(outbox)
+    # The whole chain is intact; the tests look at the devices' entries and events (the test
+    # bureau's seeding leaves entries of its own, and staff events, before them).
+    devices = [m for m in outbox if m.topic == DeviceRegistered.topic()]
+    return [e for e in entries if e.target.startswith("device:")], devices
 
 
 @pytest.mark.req("A-2a")
@@ -182,6 +183,7 @@ async def test_a_section_head_sees_only_their_sections_devices(
 ) -> None:
     own = await register(client, office, device("JC1-1", section="JC1"))
     other = await register(client, office, device("JC2-1", section="JC2"))
+    await appoint(client, office, "JC1", head="head-jc1")
     head = bearer(token("head-jc1", Role.SECTION_HEAD, section="JC1"))
 
     listed = (await client.get(DEVICES, headers=head)).json()

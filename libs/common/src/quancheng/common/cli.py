@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -86,9 +87,11 @@ def up(
     base = f"http://{host}:{port}"
     typer.echo(f"Quancheng 全程 (embedded) — data in {settings.data_dir.resolve()}")
     typer.echo(f"  API:     {base}   (docs: {base}/docs, health: {base}/healthz)")
+    # Absolute paths, so that the command works from whatever directory it is pasted into.
+    command = Path(sys.executable).parent / "quancheng"
     typer.echo(
-        "  Token:   .venv/bin/quancheng token --sub NAME --role office"
-        f" --data-dir {settings.data_dir}"
+        f"  Token:   {command} token --sub NAME --role office"
+        f" --data-dir {settings.data_dir.resolve()}"
     )
     typer.echo(f'  Example: curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/me')
     _serve(create_embedded_app(settings), host, port, settings)

@@ -13,7 +13,6 @@ from typing import cast
 
 from fastapi import FastAPI
 from starlette.applications import Starlette
-from starlette.routing import Mount
 
 from quancheng.common.settings import SERVICES, Settings
 from quancheng.common.wiring import Platform
@@ -30,21 +29,28 @@ def service_factories() -> dict[str, AppFactory]:
     return {name: cast(AppFactory, found[name].load()) for name in SERVICES}
 
 
-def create_embedded_app(settings: Settings) -> Starlette:
-    """One ASGI app: the gateway, with every service's lifespan run inside its own."""
+def create_embedded_app(settings: Settings) -> FastAPI:
+    """One ASGI app: the gateway, with every service's lifespan run inside its own.
+
+    The gateway itself is the app, not mounted in another: a path that a mount's pattern does not
+    match (one with a newline in it) would be answered by the outer app, outside the gateway's
+    error handling."""
     platform = Platform(settings)
     factories = service_factories()
     apps = {
         name: factory(settings, platform) for name, factory in factories.items() if name != GATEWAY
     }
     gateway = factories[GATEWAY](settings, platform, upstream_apps=apps)
+    own_lifespan = gateway.router.lifespan_context
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(platform.running())
-            for app in (*apps.values(), gateway):
-                await stack.enter_async_context(app.router.lifespan_context(app))
+            for service in apps.values():
+                await stack.enter_async_context(service.router.lifespan_context(service))
+            await stack.enter_async_context(own_lifespan(app))
             yield
 
-    return Starlette(routes=[Mount("/", app=gateway)], lifespan=lifespan)
+    gateway.router.lifespan_context = lifespan
+    return gateway

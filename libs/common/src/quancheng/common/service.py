@@ -22,6 +22,7 @@ from quancheng.common.auth import current_principal
 from quancheng.common.db import Database, MigrationSet, upgrade
 from quancheng.common.errors import install_error_handlers
 from quancheng.common.events import Consumers, OutboxRelay
+from quancheng.common.limits import RequestLimits
 from quancheng.common.settings import Settings
 from quancheng.common.telemetry import Metrics, configure_process, instrument_app
 from quancheng.common.wiring import Platform
@@ -42,6 +43,10 @@ class ServiceDefinition:
     lifespan_hooks: Sequence[LifespanHook] = field(default_factory=tuple)
     # Extra facts for /healthz (the gateway reports every service's health there).
     health_details: Callable[[Request], Awaitable[dict[str, Any]]] | None = None
+    # None: the service serves a document of its own making (the gateway's merged one).
+    openapi_url: str | None = "/openapi.json"
+    # Extra facts for /readyz (the gateway reports every service's readiness and events there).
+    ready_details: Callable[[Request], Awaitable[dict[str, Any]]] | None = None
 
 
 @dataclass
@@ -91,18 +96,31 @@ def _health_router(definition: ServiceDefinition) -> APIRouter:
         return {"service": name, "status": "ok", **details}
 
     @router.get("/readyz", summary="Readiness: database and object store reachable")
-    async def readyz(state: State) -> JSONResponse:
+    async def readyz(request: Request, state: State) -> JSONResponse:
         checks = {
             "database": await state.db.ping(),
             "object_store": await state.platform.store.ping(),
         }
         ready = all(checks.values())
-        return JSONResponse(
-            {"service": name, "status": "ready" if ready else "not_ready", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        body: dict[str, Any] = {
+            "service": name,
+            "status": "ready" if ready else "not_ready",
+            "checks": checks,
+        }
+        if checks["database"]:
+            # Shown, not judged: a pipeline held up by the bus or by dead letters is for an
+            # operator to see; taking the service out of rotation would not move it.
+            body["events"] = await event_figures(state)
+        if definition.ready_details is not None:
+            body.update(await definition.ready_details(request))
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return router
+
+
+async def event_figures(state: ServiceState) -> dict[str, Any]:
+    """The service's outbox relay and consumers: what waits, what failed, what was set aside."""
+    return {**await state.relay.status(), **await state.consumers.status()}
 
 
 def create_service_app(
@@ -117,7 +135,7 @@ def create_service_app(
         echo=settings.database.echo,
     )
     relay = OutboxRelay(db, platform.bus, interval=settings.bus.relay_interval_seconds)
-    consumers = Consumers(definition.name, db)
+    consumers = Consumers(definition.name, db, max_attempts=settings.bus.max_delivery_attempts)
     if definition.consumers is not None:
         definition.consumers(consumers)
     consumers.attach(platform.bus)
@@ -146,10 +164,13 @@ def create_service_app(
         description=definition.description,
         version="0.1.0",
         lifespan=lifespan,
+        redirect_slashes=False,
+        openapi_url=definition.openapi_url,
     )
     app.state.service = state
     install_error_handlers(app)
-    Metrics(definition.name).install(app)
+    app.add_middleware(RequestLimits, settings=settings.limits)
+    Metrics(definition.name).install(app, events=lambda: event_figures(state))
     app.include_router(_health_router(definition))
     for router in definition.routers:
         app.include_router(router)

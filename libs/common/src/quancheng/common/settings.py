@@ -93,6 +93,9 @@ class BusSettings(BaseModel):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     # How often each service's outbox relay looks for undelivered events when not woken by a commit.
     relay_interval_seconds: float = Field(default=2.0, gt=0)
+    # A delivery that fails this many times in a row (for a reason other than an outage) goes to
+    # the consumer's dead letters, so that the events behind it move on.
+    max_delivery_attempts: int = Field(default=5, ge=1, le=100)
 
 
 class ExternalIssuer(BaseModel):
@@ -175,6 +178,16 @@ class CatalogSettings(BaseModel):
         return value
 
 
+class LimitSettings(BaseModel):
+    """How large and how slow a request body may be, in every service (the gateway first)."""
+
+    # JSON and form bodies; tus uploads and the spreadsheet import are bounded by their routes.
+    max_body_kib: int = Field(default=1024, ge=1, le=1024 * 1024)
+    # A body that stops arriving for this long (a Content-Length larger than what is sent, a
+    # stalled client) is answered 408 and its request ended. Between pieces, not for the whole.
+    body_timeout_seconds: float = Field(default=60, gt=0, le=3600)
+
+
 class TelemetrySettings(BaseModel):
     json_logs: bool = True
     log_level: str = "INFO"
@@ -199,6 +212,7 @@ class Settings(BaseSettings):
     services: ServiceUrls = Field(default_factory=ServiceUrls)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @model_validator(mode="after")

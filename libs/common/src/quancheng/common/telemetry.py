@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 from fastapi import FastAPI, Response
@@ -18,6 +19,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -80,13 +82,27 @@ class Metrics:
             ["service", "method", "route"],
             registry=self.registry,
         )
+        # The event pipeline, read when scraped: a stuck relay or consumer shows here.
+        self.events = Gauge(
+            "quancheng_events",
+            "The event pipeline: outbox_pending, outbox_oldest_seconds, outbox_head_attempts, "
+            "dead_letters, failing_events",
+            ["service", "figure"],
+            registry=self.registry,
+        )
         self.service = service
 
-    def install(self, app: FastAPI) -> None:
+    def install(
+        self, app: FastAPI, events: Callable[[], Awaitable[Mapping[str, object]]] | None = None
+    ) -> None:
         app.add_middleware(_MetricsMiddleware, metrics=self)
 
         @app.get("/metrics", include_in_schema=False)
         async def _metrics() -> Response:
+            if events is not None:
+                for figure, value in (await events()).items():
+                    if isinstance(value, int | float):
+                        self.events.labels(self.service, figure).set(value)
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 from quancheng.common.db import MigrationSet
 
@@ -26,6 +27,50 @@ ROUTES: dict[str, str] = {
     "/api/v1/archive": "catalog",
     "/api/v1/cases": "catalog",
     "/api/v1/statistics": "catalog",
+}
+
+# Operations of the merged OpenAPI that a client calls without a token, by path and method.
+PUBLIC_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "/healthz": ("get",),
+    "/readyz": ("get",),
+    "/.well-known/jwks.json": ("get",),
+    "/openapi.json": ("get",),
+    "/api/v1/device-tokens": ("post",),
+}
+
+_TUS_VERSION = {"Tus-Resumable": {"description": "1.0.0", "schema": {"type": "string"}}}
+_OFFSET = {"Upload-Offset": {"description": "bytes received", "schema": {"type": "integer"}}}
+# Statuses (with their headers) that operations give beyond those every operation may: tus's own
+# (tus 1.0.0: 412 for a missing or other Tus-Resumable, 460 for a checksum mismatch), and a bulk
+# import's refusal of a file that is neither CSV nor XLSX.
+OWN_RESPONSES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("/files/", "post"): {
+        "201": {**_TUS_VERSION, **_OFFSET, "Location": {"schema": {"type": "string"}}},
+        "412": _TUS_VERSION,
+        "415": _TUS_VERSION,
+        "460": _TUS_VERSION,
+    },
+    ("/files/{upload_id}", "head"): {
+        "200": {**_TUS_VERSION, **_OFFSET},
+        "410": _TUS_VERSION,
+        "412": _TUS_VERSION,
+    },
+    ("/files/{upload_id}", "patch"): {
+        "204": {**_TUS_VERSION, **_OFFSET},
+        "410": _TUS_VERSION,
+        "412": _TUS_VERSION,
+        "415": _TUS_VERSION,
+        "423": _TUS_VERSION,
+        "460": _TUS_VERSION,
+        "507": _TUS_VERSION,
+    },
+    ("/files/{upload_id}", "delete"): {
+        "204": _TUS_VERSION,
+        "410": _TUS_VERSION,
+        "412": _TUS_VERSION,
+        "423": _TUS_VERSION,
+    },
+    ("/api/v1/imports", "post"): {"415": {}},
 }
 
 # Where the gateway asks, on every request a device token makes, whether the credentials behind

@@ -5,8 +5,9 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from quancheng.access_gateway.api.routes import identity, proxy
+from quancheng.access_gateway.api.routes import docs, identity, proxy
 from quancheng.access_gateway.config import MIGRATIONS, SERVICE_NAME
+from quancheng.access_gateway.health import readiness_of_services
 from quancheng.access_gateway.proxy import health_of_services, upstreams_hook
 from quancheng.common.service import ServiceDefinition, create_service_app
 from quancheng.common.settings import Settings
@@ -24,8 +25,10 @@ def create_app(
         title="Quancheng 全程 API",
         description="The public entry of Quancheng: every request is authenticated here first.",
         migrations=MIGRATIONS,
-        routers=[identity.public, proxy.public, identity.router, proxy.router],
+        routers=[docs.public, identity.public, proxy.public, identity.router, proxy.router],
         lifespan_hooks=[upstreams_hook(upstream_apps)],
         health_details=health_of_services,
+        ready_details=readiness_of_services,
+        openapi_url=None,
     )
     return create_service_app(definition, settings or Settings(), platform)

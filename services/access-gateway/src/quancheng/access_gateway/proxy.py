@@ -1,11 +1,13 @@
 """Forwarding to the services with httpx: over an in-process ASGI transport in embedded mode, over
-HTTP in distributed mode. Bodies stream through in both directions."""
+HTTP in distributed mode. Bodies stream through in both directions. The path is forwarded as the
+client sent it, so the service answers the very path the gateway routed on."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
 import httpx
 from fastapi import FastAPI, Request
@@ -34,6 +36,9 @@ _HOP_BY_HOP = frozenset(
     }
 )
 _TIMEOUT = httpx.Timeout(connect=5.0, read=300.0, write=300.0, pool=10.0)
+# What stays as it is in the forwarded target: escapes ("%") and the delimiters; the rest (bytes
+# beyond ASCII, "#", spaces…) is percent-encoded, which decodes to the same bytes.
+_TARGET_SAFE = "/?%:@!$&'()*+,;="
 
 
 class Upstreams:
@@ -94,16 +99,56 @@ def upstreams_of(request: Request) -> Upstreams:
     return upstreams
 
 
+def upstream_target(request: Request) -> httpx.URL:
+    """The path and query to forward, byte for byte as the client sent them. Refused are paths
+    whose decoding could name another path than the one the gateway routed on: an encoded "/",
+    a "\\", a "." or ".." segment (httpx and servers resolve them). Control characters were
+    refused before routing (``RequestLimits``)."""
+    path: bytes = request.scope.get("raw_path") or quote(request.url.path).encode()
+    decoded = unquote_to_bytes(path)
+    if (
+        decoded.count(b"/") != path.count(b"/")
+        or b"\\" in decoded
+        or any(segment in (b".", b"..") for segment in decoded.split(b"/"))
+    ):
+        raise ApiError(
+            400,
+            "invalid_path",
+            "the path may not hold an encoded slash (%2F), a backslash, or a '.' or '..' segment",
+            "请求路径无效：不得含有编码的斜杠（%2F）、反斜杠或“.”“..”路径段",
+        )
+    query = request.scope.get("query_string", b"")
+    target = path + b"?" + query if query else path
+    return httpx.URL(raw_path=quote_from_bytes(target, safe=_TARGET_SAFE).encode())
+
+
+def public_location(location: str, response: httpx.Response, upstreams: Upstreams) -> str | None:
+    """``location`` as the client may see it: one on a service's own origin becomes a path on
+    the gateway, so that no redirect names an internal host. None if it is no URL at all."""
+    try:
+        url = response.request.url.join(location)
+    except httpx.InvalidURL:
+        return None
+    for client in upstreams.clients.values():
+        base = client.base_url
+        if (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port):
+            prefix = base.raw_path.rstrip(b"/")
+            target = url.raw_path
+            if target.startswith(prefix + b"/"):
+                target = target[len(prefix) :]
+            return str(httpx.URL(raw_path=target, fragment=url.fragment or None))
+    return location
+
+
 async def forward(request: Request, service: str) -> StreamingResponse:
-    client = upstreams_of(request).client(service)
+    target = upstream_target(request)
+    upstreams = upstreams_of(request)
+    client = upstreams.client(service)
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
     if request.client is not None:
         headers.append(("x-forwarded-for", request.client.host))
     upstream_request = client.build_request(
-        request.method,
-        httpx.URL(path=request.url.path, query=request.url.query.encode() or None),
-        headers=headers,
-        content=request.stream(),
+        request.method, target, headers=headers, content=request.stream()
     )
     try:
         response = await client.send(upstream_request, stream=True)
@@ -116,6 +161,10 @@ async def forward(request: Request, service: str) -> StreamingResponse:
             headers={"Retry-After": "5"},
         ) from exc
     response_headers = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP}
+    if "location" in response_headers:
+        location = public_location(response_headers.pop("location"), response, upstreams)
+        if location is not None:
+            response_headers["location"] = location
     return StreamingResponse(
         response.aiter_raw(),
         status_code=response.status_code,

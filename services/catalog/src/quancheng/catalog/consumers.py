@@ -1,16 +1,25 @@
 """Events the catalog listens to: ingest's, for every stored original and derived item. An upload
 names its activity by the catalog's id or the platform's; one not known yet is kept as a claim
-and honoured when that activity appears."""
+and honoured when that activity appears.
+
+And the registry's staff stream: each section and officer as it now is, so that an activity
+names only active officers of its section and a section's head is the one the registry names."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from quancheng.catalog.models import Record
-from quancheng.catalog.repository import RecordRepository
+from quancheng.catalog.models import KnownOfficer, KnownSection, Record
+from quancheng.catalog.repository import RecordRepository, StaffRepository
 from quancheng.catalog.service.activities import resolve_claim
 from quancheng.catalog.service.records import reindex
-from quancheng.common.events import Consumers, RecordingIngested
+from quancheng.common.events import (
+    Consumers,
+    OfficerChanged,
+    OfficerRegistered,
+    RecordingIngested,
+    SectionChanged,
+)
 
 
 async def on_recording_ingested(session: AsyncSession, event: RecordingIngested) -> None:
@@ -49,5 +58,36 @@ async def on_recording_ingested(session: AsyncSession, event: RecordingIngested)
     await reindex(session, [record])
 
 
+async def on_section_changed(session: AsyncSession, event: SectionChanged) -> None:
+    repository = StaffRepository(session)
+    section = await repository.section(event.code)
+    if section is not None and section.updated_at > event.occurred_at:
+        return  # told later already (the stream keeps one section's events in order anyway)
+    section = section or KnownSection(
+        code=event.code, name=event.name, updated_at=event.occurred_at
+    )
+    section.name = event.name
+    section.head_officer_id = event.head_officer_id
+    section.custodian_officer_id = event.custodian_officer_id
+    section.updated_at = event.occurred_at
+    await repository.save(section)
+
+
+async def on_officer(session: AsyncSession, event: OfficerRegistered | OfficerChanged) -> None:
+    repository = StaffRepository(session)
+    officer = await repository.officer(event.officer_id)
+    if officer is not None and officer.updated_at > event.occurred_at:
+        return
+    officer = officer or KnownOfficer(
+        id=event.officer_id, name=event.name, section=event.section, updated_at=event.occurred_at
+    )
+    officer.name, officer.section, officer.active = event.name, event.section, event.active
+    officer.updated_at = event.occurred_at
+    await repository.save(officer)
+
+
 def register(consumers: Consumers) -> None:
     consumers.on(RecordingIngested, on_recording_ingested)
+    consumers.on(SectionChanged, on_section_changed)
+    consumers.on(OfficerRegistered, on_officer)
+    consumers.on(OfficerChanged, on_officer)

@@ -281,3 +281,29 @@ class IdempotencyKey(SQLModel, table=True):
     resource: str = Field(max_length=32)
     resource_id: UUID
     created_at: datetime = Field(sa_column=utc_column())
+
+
+class KnownSection(SQLModel, table=True):
+    """The catalog's view of a registry section, kept from ``section.changed``: who heads it
+    decides who acts as its head here (A-6a)."""
+
+    __tablename__ = "known_sections"
+
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=64)
+    head_officer_id: str | None = Field(default=None, max_length=128)
+    custodian_officer_id: str | None = Field(default=None, max_length=128)
+    updated_at: datetime = Field(sa_column=utc_column())  # when the registry told it
+
+
+class KnownOfficer(SQLModel, table=True):
+    """The catalog's view of a registry officer, kept from ``officer.registered`` and
+    ``officer.changed``: an activity names only active officers of its own section."""
+
+    __tablename__ = "known_officers"
+
+    id: str = Field(primary_key=True, max_length=128)
+    name: str = Field(max_length=64)
+    section: str = Field(max_length=32, index=True)
+    active: bool = True
+    updated_at: datetime = Field(sa_column=utc_column())  # when the registry told it

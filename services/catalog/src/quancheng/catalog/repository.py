@@ -24,6 +24,8 @@ from quancheng.catalog.models import (
     Exemption,
     IdempotencyKey,
     Interruption,
+    KnownOfficer,
+    KnownSection,
     Record,
     RecordingDuty,
 )
@@ -44,7 +46,7 @@ def _batches(ids: Collection[UUID]) -> Iterator[list[UUID]]:
 class Visibility:
     """What a caller may see: everything, a section's, and/or one officer's own (the recordings
     they made, the activities they took part in); of records, only those their clearance
-    reaches (B-11)."""
+    reaches (B-11). Every query that reads records for a caller applies it, here."""
 
     everything: bool = False
     section: str | None = None
@@ -52,9 +54,14 @@ class Visibility:
     clearance: Clearance = Clearance.PUBLIC
 
     def records(self) -> ColumnElement[bool]:
+        """Records on their own (lists, one by id, the unassigned): by their section or officer."""
         officers = None if self.officer is None else col(Record.officer_id) == self.officer
-        cleared = col(Record.secrecy).in_([c for c in Clearance if self.clearance.allows(c)])
-        return and_(self._either(col(Record.section), officers), cleared)
+        return and_(self._either(col(Record.section), officers), self.cleared())
+
+    def cleared(self) -> ColumnElement[bool]:
+        """Records the caller's clearance reaches. The records of an activity are seen through
+        the activity (its section and officers), so only this applies to them."""
+        return col(Record.secrecy).in_([c for c in Clearance if self.clearance.allows(c)])
 
     def activities(self) -> ColumnElement[bool]:
         officers = None
@@ -77,11 +84,6 @@ class Visibility:
         if self.section is not None:
             allowed.append(section == self.section)
         return or_(*allowed) if allowed else false()
-
-    def admits_record(self, record: Record) -> bool:
-        return self.clearance.allows(record.secrecy) and self._admits(
-            record.section, [record.officer_id]
-        )
 
     def admits_activity(self, activity: Activity) -> bool:
         return self._admits(activity.section, [*activity.officers, activity.created_by])
@@ -162,11 +164,30 @@ class RecordRepository:
         return (await self.session.exec(query)).all()
 
     async def of_activities(self, activity_ids: Collection[UUID]) -> list[Record]:
+        """Every record of the activities: for the catalog's own bookkeeping (reindexing,
+        archiving), never to answer a caller (:meth:`seen_of_activities` does that)."""
         rows: list[Record] = []
         for batch in _batches(activity_ids):
             query = select(Record).where(col(Record.activity_id).in_([str(a) for a in batch]))
             rows += (await self.session.exec(query)).all()
         return rows
+
+    async def seen_of_activities(
+        self, activity_ids: Collection[UUID], *, visibility: Visibility
+    ) -> tuple[list[Record], list[Record]]:
+        """The records of activities the caller may see, as (shown, withheld): those the
+        caller's clearance reaches and those it doesn't. The withheld are only to check the
+        activities by and to count, never to show."""
+        shown: list[Record] = []
+        withheld: list[Record] = []
+        cleared = visibility.cleared().label("cleared")
+        for batch in _batches(activity_ids):
+            query = select(Record, cleared).where(
+                col(Record.activity_id).in_([str(a) for a in batch])
+            )
+            for record, seen in (await self.session.exec(query)).all():
+                (shown if seen else withheld).append(record)
+        return shown, withheld
 
     async def of_enterprise(self, enterprise_id: UUID) -> Sequence[Record]:
         query = select(Record).where(col(Record.enterprise_id) == enterprise_id)
@@ -181,7 +202,12 @@ class RecordRepository:
         return (await self.session.exec(query)).all()
 
     async def get(self, record_id: UUID) -> Record | None:
+        """The record, whoever may see it: for bookkeeping (:meth:`one` answers callers)."""
         return await self.session.get(Record, record_id)
+
+    async def one(self, record_id: UUID, *, visibility: Visibility) -> Record | None:
+        query = select(Record).where(col(Record.record_id) == record_id, visibility.records())
+        return (await self.session.exec(query)).first()
 
     async def add(self, record: Record) -> None:
         self.session.add(record)
@@ -450,5 +476,32 @@ class IdempotencyRepository:
         return await self.session.get(IdempotencyKey, (caller, key))
 
     async def add(self, row: IdempotencyKey) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+
+class StaffRepository:
+    """The registry's sections and officers, as the catalog was told them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def section(self, code: str) -> KnownSection | None:
+        return await self.session.get(KnownSection, code)
+
+    async def officer(self, officer_id: str) -> KnownOfficer | None:
+        return await self.session.get(KnownOfficer, officer_id)
+
+    async def officers(self, ids: Collection[str]) -> dict[str, KnownOfficer]:
+        found: dict[str, KnownOfficer] = {}
+        listed = sorted(set(ids))
+        for start in range(0, len(listed), _BATCH):
+            rows = await self.session.exec(
+                select(KnownOfficer).where(col(KnownOfficer.id).in_(listed[start : start + _BATCH]))
+            )
+            found.update((officer.id, officer) for officer in rows)
+        return found
+
+    async def save(self, row: KnownSection | KnownOfficer) -> None:
         self.session.add(row)
         await self.session.flush()

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from quancheng.catalog.models import (
     Activity,
@@ -23,6 +23,7 @@ from quancheng.catalog.models import (
     Record,
 )
 from quancheng.common.auth import Clearance
+from quancheng.common.times import Moment
 
 if TYPE_CHECKING:
     from quancheng.catalog.service.checks import Finding
@@ -111,7 +112,7 @@ class ArchivalWrite(BaseModel):
 
     handling_section: str | None = Field(default=None, max_length=32, description="承办科室")
     producer: str | None = Field(default=None, max_length=128, description="制作人")
-    production_time: AwareDatetime | None = Field(default=None, description="制作时间")
+    production_time: Moment | None = Field(default=None, description="制作时间")
     proves: str | None = Field(default=None, max_length=4000, description="证明内容")
     secrecy: Clearance = Clearance.INTERNAL
     privacy_flags: list[str] = Field(
@@ -233,8 +234,8 @@ class ActivityWrite(BaseModel):
     officers: list[str] = Field(min_length=1, max_length=20, description="执法人员 account ids")
     place: str | None = Field(default=None, max_length=300)
     region: str | None = Field(default=None, max_length=64, description="属地")
-    started_at: AwareDatetime
-    ended_at: AwareDatetime | None = None
+    started_at: Moment
+    ended_at: Moment | None = None
     hidden_dangers_found: int = Field(default=0, ge=0, le=10000, description="发现隐患数")
     violations_found: int = Field(default=0, ge=0, le=10000, description="发现违法行为数")
 
@@ -286,7 +287,7 @@ class ActivityPage(BaseModel):
 class ActivityEnd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ended_at: AwareDatetime | None = Field(default=None, description="default: now")
+    ended_at: Moment | None = Field(default=None, description="default: now")
 
 
 class RecordAssignment(BaseModel):
@@ -331,8 +332,8 @@ class InterruptionWrite(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     device_id: str = Field(min_length=1, max_length=64)
-    stopped_at: AwareDatetime
-    resumed_at: AwareDatetime | None = Field(default=None, description="null: it never resumed")
+    stopped_at: Moment
+    resumed_at: Moment | None = Field(default=None, description="null: it never resumed")
     reason: InterruptionReason
     explanation: str = Field(min_length=1, max_length=4000)
     written_report: str | None = Field(
@@ -477,8 +478,10 @@ class ActivityCompliance(BaseModel):
     activity_id: UUID
     duty: Duty
     duty_label: str
-    compliant: bool
+    compliant: bool = Field(description="judged on every recording, seen or withheld")
     findings: list[FindingRead]
+    withheld_records: int = Field(description="recordings above the caller's clearance (B-11)")
+    withheld_findings: int = Field(description="findings that would show them: counted, not listed")
 
 
 class ComplianceGroup(BaseModel):
@@ -498,6 +501,8 @@ class ComplianceReport(BaseModel):
     by_section: list[ComplianceGroup]
     by_officer: list[ComplianceGroup]
     findings: list[FindingRead]
+    withheld_records: int = Field(description="recordings above the caller's clearance (B-11)")
+    withheld_findings: int = Field(description="findings that would show them: counted, not listed")
 
 
 class Dossier(BaseModel):

@@ -8,13 +8,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from quancheng.common import times
 from quancheng.common.errors import ApiError
+from quancheng.common.times import Moment
 
 VERSION = "1.0.0"
 EXTENSIONS = (
@@ -51,12 +52,13 @@ def check_version(value: str | None) -> None:
 def non_negative(name: str, value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 19:
+    # isdigit alone takes digits int() refuses, such as "²".
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise tus_error(
             400,
             "invalid_header",
-            f"{name} must be a non-negative integer",
-            f"{name} 必须是非负整数",
+            f"{name} must be a non-negative integer written in the digits 0-9",
+            f"{name} 必须是由数字 0-9 写成的非负整数",
         )
     return int(value)
 
@@ -118,16 +120,25 @@ def parse_metadata(raw: str) -> dict[str, str]:
             continue
         key, _, encoded = item.partition(" ")
         if not _KEY.match(key):
-            raise bad_metadata(key, "is not a valid key", "不是有效的键名")
+            raise bad_metadata(_as_sent(key), "is not a valid key", "不是有效的键名")
         if key in pairs:
             raise bad_metadata(key, "is given twice", "重复出现")
         try:
             pairs[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (non-ASCII text among it too), or not UTF-8 inside
             raise bad_metadata(
                 key, "is not base64 of UTF-8 text", "不是 UTF-8 文本的 base64 编码"
             ) from None
     return pairs
+
+
+def _as_sent(text: str) -> str:
+    """A header's text as its sender wrote it (UTF-8): the server decodes header bytes as
+    Latin-1, which would show a Chinese key as mojibake."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
 
 
 def bad_metadata(key: str, problem: str, problem_zh: str) -> ApiError:
@@ -155,12 +166,12 @@ class UploadMetadata(BaseModel):
     officer_id: str = Field(min_length=1, max_length=128)
     activity_id: str | None = Field(default=None, min_length=1, max_length=128)
     kind: Literal["video", "audio", "photo", "scan", "document"]
-    captured_at: datetime
-    captured_until: datetime | None = None
-    device_clock: datetime | None = None  # the device's clock when the upload began (A-8)
+    captured_at: Moment
+    captured_until: Moment | None = None
+    device_clock: Moment | None = None  # the device's clock when the upload began (A-8)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     party_informed: bool | None = None  # A-9
-    returned_at: datetime | None = None  # remote or continuous work (D-14a)
+    returned_at: Moment | None = None  # remote or continuous work (D-14a)
     # A clip or extract (E-4, E-6): the original it was cut from, and which part of it
     # (e.g. "00:01:30-00:03:00", "pages 2-4"). The original itself is never touched.
     source_record_id: UUID | None = None
@@ -171,13 +182,6 @@ class UploadMetadata(BaseModel):
     def _plain_name(cls, value: str) -> str:
         if "/" in value or "\\" in value or "\x00" in value or value in (".", ".."):
             raise ValueError("must be a file name, not a path")
-        return value
-
-    @field_validator("captured_at", "captured_until", "device_clock", "returned_at")
-    @classmethod
-    def _with_offset(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.utcoffset() is None:
-            raise ValueError("must give its UTC offset, e.g. 2026-11-28T09:30:00+08:00")
         return value
 
     @field_validator("party_informed", mode="before")
@@ -204,7 +208,9 @@ class UploadMetadata(BaseModel):
             first = exc.errors()[0]
             key = str(first["loc"][0]) if first["loc"] else "metadata"
             reason = "is required" if first["type"] == "missing" else first["msg"]
-            raise bad_metadata(key, reason.lower(), _ZH.get(first["type"], reason)) from None
+            # "Input should be …" reads on from the key: only its first letter is lowered.
+            reason = reason[:1].lower() + reason[1:]
+            raise bad_metadata(key, reason, _ZH.get(first["type"], reason)) from None
         if metadata.captured_until is not None and metadata.captured_until < metadata.captured_at:
             raise bad_metadata("captured_until", "is before captured_at", "早于 captured_at")
         if (metadata.source_record_id is None) != (metadata.source_range is None):
@@ -227,4 +233,6 @@ _ZH = {
     "string_too_long": "过长",
     "string_too_short": "不能为空",
     "value_error": "取值无效",
+    "timezone_aware": times.NO_OFFSET[1],
+    "time_out_of_range": times.OUT_OF_RANGE[1],
 }

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jose import jwt
 
 from quancheng.common.auth.principal import Clearance, Role
 
@@ -70,11 +70,6 @@ class BuiltinIssuer:
         self.audience = audience
         self._key = key
         self.jwk = public_jwk(key.public_key())
-        self._pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
 
     @classmethod
     def from_directory(cls, directory: Path, *, issuer: str, audience: str) -> BuiltinIssuer:
@@ -109,4 +104,4 @@ class BuiltinIssuer:
         }
         if section:
             claims["section"] = section
-        return jwt.encode(claims, self._pem, algorithm="RS256", headers={"kid": self.jwk["kid"]})
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.jwk["kid"]})

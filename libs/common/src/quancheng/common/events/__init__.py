@@ -14,8 +14,11 @@ from quancheng.common.events.contracts import (
     Event,
     EvidenceExported,
     FixityFailed,
+    OfficerChanged,
+    OfficerRegistered,
     RecordingIngested,
     RetentionDestroyed,
+    SectionChanged,
 )
 from quancheng.common.events.inprocess import InProcessBus
 from quancheng.common.events.outbox import OutboxMessage, OutboxRelay, record
@@ -39,11 +42,14 @@ __all__ = [
     "Handler",
     "InProcessBus",
     "Message",
+    "OfficerChanged",
+    "OfficerRegistered",
     "OutboxMessage",
     "OutboxRelay",
     "ProcessedEvent",
     "RecordingIngested",
     "RetentionDestroyed",
+    "SectionChanged",
     "decode",
     "encode",
     "record",

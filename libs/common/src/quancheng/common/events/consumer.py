@@ -1,6 +1,8 @@
 """Idempotent consumers: each handled event id is recorded in the same transaction as its effects,
-so a redelivered event changes nothing. Messages that break their contract are kept as dead
-letters with the reason instead of blocking the stream."""
+so a redelivered event changes nothing. A message that breaks its contract, or that its handler
+fails on delivery after delivery, is kept as a dead letter with the reason instead of blocking the
+stream; later events of the same aggregate join it there, so that none is handled out of order.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +16,14 @@ from typing import Any, TypeVar, cast
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
 from sqlalchemy import Column, Text
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.common.db import Database, session_scope, utc_column
 from quancheng.common.events.bus import DeadLetters, EventBus, Message, decode
 from quancheng.common.events.contracts import Event, utcnow
+from quancheng.common.storage.base import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -55,12 +58,34 @@ class ConsumerStoppedError(RuntimeError):
     pass
 
 
+# Failures of what the handler stands on, not of the message: the delivery comes again, however
+# often, and never counts towards a dead letter (an outage must not empty the stream into them).
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    TimeoutError,
+    StoreUnavailableError,
+    ConsumerStoppedError,
+)
+
+
 class Consumers:
     """A service's event handlers, subscribed to the bus as one consumer group named after it."""
 
-    def __init__(self, name: str, db: Database, *, ready_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        db: Database,
+        *,
+        ready_timeout: float = 30.0,
+        max_attempts: int = 5,
+    ) -> None:
         self.name = name
         self._db = db
+        self._max_attempts = max_attempts
+        # Failed deliveries of each event in a row, in this process (a restart tries afresh).
+        self._failures: dict[str, int] = {}
         self._handlers: dict[str, EventHandler[Any]] = {}
         self._topics: set[str] = set()
         self._dead_letters: DeadLetters | None = None
@@ -116,6 +141,7 @@ class Consumers:
         handler = self._handlers.get(event.event_type)
         if handler is None:
             return
+        event_id = str(event.event_id)
         context = propagate.extract(message.headers)
         with tracer.start_as_current_span(
             f"consume {event.event_type}",
@@ -123,34 +149,88 @@ class Consumers:
             kind=trace.SpanKind.CONSUMER,
             attributes={
                 "messaging.consumer.group.name": self.name,
-                "messaging.message.id": str(event.event_id),
+                "messaging.message.id": event_id,
             },
         ):
             try:
-                async with session_scope(self._db) as session:
-                    key = (self.name, str(event.event_id))
-                    if await session.get(ProcessedEvent, key) is not None:
-                        return
-                    await handler(session, event)
-                    session.add(
-                        ProcessedEvent(
-                            consumer=self.name,
-                            event_id=str(event.event_id),
-                            event_type=event.event_type,
-                            processed_at=utcnow(),
-                        )
-                    )
-            except IntegrityError:
-                # A concurrent delivery of the same event committed first; its effects stand.
-                log.info("event %s already processed by %s", event.event_id, self.name)
+                waiting_behind = await self._handle_in_order(event, handler, message.key)
+            except _OUTAGES:
+                raise
+            except Exception as exc:
+                failures = self._failures.get(event_id, 0) + 1
+                if failures < self._max_attempts:
+                    self._failures[event_id] = failures
+                    raise
+                self._failures.pop(event_id, None)
+                reason = f"the handler failed {failures} times: {exc.__class__.__name__}: {exc}"
+                await self._dead_letter(message, reason[:2000], event)
+                return
+            self._failures.pop(event_id, None)
+            if waiting_behind is not None:
+                await self._dead_letter(
+                    message,
+                    f"waits behind dead letter {waiting_behind} of the same aggregate "
+                    f"({message.key}), so as not to be handled before it",
+                    event,
+                )
 
-    async def _dead_letter(self, message: Message, reason: str) -> None:
+    async def _handle_in_order(
+        self, event: Event, handler: EventHandler[Any], key: str
+    ) -> int | None:
+        """Run the handler unless the event was handled already or an earlier event of its
+        aggregate is a dead letter; returns that dead letter's id in the second case."""
+        try:
+            async with session_scope(self._db) as session:
+                if await session.get(ProcessedEvent, (self.name, str(event.event_id))) is not None:
+                    return None
+                earlier = (
+                    await session.exec(
+                        select(DeadLetter.id)
+                        .where(DeadLetter.consumer == self.name, DeadLetter.key == key)
+                        .order_by(col(DeadLetter.id))
+                        .limit(1)
+                    )
+                ).first()
+                if earlier is not None:
+                    return earlier
+                await handler(session, event)
+                session.add(self._processed(event))
+        except IntegrityError:
+            # A concurrent delivery of the same event committed first; its effects stand.
+            log.info("event %s already processed by %s", event.event_id, self.name)
+        return None
+
+    def _processed(self, event: Event) -> ProcessedEvent:
+        return ProcessedEvent(
+            consumer=self.name,
+            event_id=str(event.event_id),
+            event_type=event.event_type,
+            processed_at=utcnow(),
+        )
+
+    async def status(self) -> dict[str, int]:
+        """What /readyz and /metrics tell of this consumer: its dead letters and the events it
+        keeps failing on."""
+        async with session_scope(self._db) as session:
+            dead_letters = (
+                await session.exec(
+                    select(func.count())
+                    .select_from(DeadLetter)
+                    .where(DeadLetter.consumer == self.name)
+                )
+            ).one()
+        return {"dead_letters": dead_letters, "failing_events": len(self._failures)}
+
+    async def _dead_letter(self, message: Message, reason: str, event: Event | None = None) -> None:
         log.error("dead letter for %s on %s: %s", self.name, message.topic, reason)
         # Forwarded first: if that fails the delivery fails and comes again, and the row below
         # is written only once.
         if self._dead_letters is not None:
             await self._dead_letters.dead_letter(message, reason)
         async with session_scope(self._db) as session:
+            if event is not None:
+                # Delivered again, it is passed over rather than made a second dead letter.
+                session.add(self._processed(event))
             session.add(
                 DeadLetter(
                     consumer=self.name,

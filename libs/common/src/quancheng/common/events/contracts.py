@@ -164,6 +164,52 @@ class DeviceStatusChanged(Event):
     officer_id: str | None = None
 
 
+class SectionChanged(Event):
+    """A section as it now is, after it was made or changed (its head and device custodian
+    included): a consumer keeps the last one it was told."""
+
+    event_type = "section.changed"
+    aggregate_field = "code"
+    stream = "staff"  # one topic for the registry's sections and officers, in order
+
+    code: str
+    name: str
+    supervisory: bool = False
+    head_officer_id: str | None = None
+    custodian_officer_id: str | None = None
+    by: str
+
+
+class OfficerRegistered(Event):
+    """An officer the registry now has. ``officer_id`` is the account their tokens name."""
+
+    event_type = "officer.registered"
+    aggregate_field = "officer_id"
+    stream = "staff"  # one topic for the registry's sections and officers, in order
+
+    officer_id: str
+    name: str
+    section: str
+    frontline: bool = False
+    active: bool = True
+    by: str
+
+
+class OfficerChanged(Event):
+    """An officer as they now are, after a change (of section, name, duty …)."""
+
+    event_type = "officer.changed"
+    aggregate_field = "officer_id"
+    stream = "staff"  # one topic for the registry's sections and officers, in order
+
+    officer_id: str
+    name: str
+    section: str
+    frontline: bool = False
+    active: bool = True
+    by: str
+
+
 class RetentionDestroyed(Event):
     event_type = "retention.destroyed"
     aggregate_field = "record_id"
@@ -198,6 +244,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DeviceIssued,
         DeviceReturned,
         DeviceStatusChanged,
+        SectionChanged,
+        OfficerRegistered,
+        OfficerChanged,
         RetentionDestroyed,
         FixityFailed,
     )

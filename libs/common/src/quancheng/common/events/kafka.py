@@ -45,6 +45,51 @@ class KafkaUnavailableError(ConnectionError):
     """No Kafka broker answered within the bus's connect timeout."""
 
 
+class _OutageLog(logging.Filter):
+    """While the broker is down, aiokafka logs every reconnect and fetch it tries: thousands of
+    ERROR lines a minute. Each kind of warning or error passes once per outage; the bus calls
+    :meth:`ended` when Kafka answers again, which says so once, with the count held back."""
+
+    # A long outage (or an end the bus did not see) is told again at this interval.
+    REMIND_SECONDS = 300.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held: dict[tuple[str, str], int] = {}
+        self._since = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        if record.created - self._since > self.REMIND_SECONDS:
+            self._held, self._since = {}, record.created
+        kind = (record.name, str(record.msg))
+        if kind in self._held:
+            self._held[kind] += 1
+            return False
+        self._held[kind] = 0
+        return True
+
+    def ended(self) -> None:
+        if self._held:
+            held, self._held = sum(self._held.values()), {}
+            log.warning(
+                "Kafka answers again; %d repeats of its client's errors were not logged", held
+            )
+
+
+# Loggers and their filters are process-wide, like aiokafka's connections to the one broker.
+_outage_log = _OutageLog()
+
+
+def _quiet_repeats() -> None:
+    for name in [*logging.root.manager.loggerDict, "aiokafka"]:
+        if name == "aiokafka" or name.startswith("aiokafka."):
+            logger = logging.getLogger(name)
+            if _outage_log not in logger.filters:
+                logger.addFilter(_outage_log)
+
+
 class _Record(Protocol):
     """What the bus reads of an aiokafka ``ConsumerRecord``."""
 
@@ -122,6 +167,7 @@ class KafkaBus:
         if self._producer is not None:
             return
         self._stopping = False
+        _quiet_repeats()
         deadline = asyncio.get_running_loop().time() + self._connect_timeout
         try:
             self._producer = await self._retrying(
@@ -260,6 +306,7 @@ class KafkaBus:
             async with asyncio.timeout(self._request_timeout):
                 await self._ensure_topics([topic])
                 await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+            _outage_log.ended()
         except TimeoutError as exc:
             raise KafkaUnavailableError(
                 f"Kafka did not take a message for {topic} within {self._request_timeout:.0f}s"
@@ -330,6 +377,8 @@ class KafkaBus:
                 log.warning("group %s could not fetch (%r)", group.name, exc)
                 await asyncio.sleep(_FIRST_BACKOFF)
                 continue
+            if batches:
+                _outage_log.ended()
             for partition, records in batches.items():
                 for record in records:
                     if self._stopping:

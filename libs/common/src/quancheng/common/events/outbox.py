@@ -9,10 +9,11 @@ import contextlib
 import json
 import logging
 from datetime import datetime
+from typing import Any
 
 from opentelemetry import propagate
 from sqlalchemy import Column, Text, text, update
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.orm.session import Session
 
@@ -197,19 +198,63 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay until :meth:`stop`, backing off while the bus refuses messages."""
         backoff = 0.0
+        failing_since: float | None = None
+        failures = 0
+        loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wake.clear()
             try:
                 await self.relay_once()
                 backoff = 0.0
-            except Exception:
+                if failing_since is not None:
+                    log.warning(
+                        "outbox relay delivers again, after %d failed attempts over %.0fs",
+                        failures,
+                        loop.time() - failing_since,
+                    )
+                    failing_since, failures = None, 0
+            except Exception as exc:
                 backoff = min(self._max_backoff, max(0.5, backoff * 2))
-                log.exception("outbox relay failed; retrying in %.1fs", backoff)
+                failures += 1
+                # An outage is logged when it starts and when it ends, not at every retry.
+                if failing_since is None:
+                    failing_since = loop.time()
+                    log.error("outbox relay failed; retrying with backoff: %r", exc, exc_info=exc)
+                else:
+                    log.debug("outbox relay failed again (%r); retrying in %.1fs", exc, backoff)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff or self._interval)
             if backoff and not self._stopping:
                 # Woken during a backoff: still wait it out, the bus is likely still down.
                 await asyncio.sleep(backoff)
+
+    async def status(self) -> dict[str, Any]:
+        """What /readyz and /metrics tell of the relay: how many events wait, since when, and why
+        the oldest has not left yet (a stuck pipeline shows here, not only in the log)."""
+        async with session_scope(self._db) as session:
+            pending, oldest = (
+                await session.exec(
+                    select(func.count(), func.min(OutboxMessage.created_at)).where(
+                        col(OutboxMessage.relayed_at).is_(None)
+                    )
+                )
+            ).one()
+            head = (
+                await session.exec(
+                    select(OutboxMessage.attempts, OutboxMessage.last_error)
+                    .where(col(OutboxMessage.relayed_at).is_(None))
+                    .order_by(col(OutboxMessage.seq))
+                    .limit(1)
+                )
+            ).first()
+        return {
+            "outbox_pending": pending,
+            "outbox_oldest_seconds": (
+                0.0 if oldest is None else round((utcnow() - oldest).total_seconds(), 1)
+            ),
+            "outbox_head_attempts": 0 if head is None else head[0],
+            "outbox_last_error": None if head is None else head[1],
+        }
 
     def stop(self) -> None:
         """Finish the batch in hand, then end :meth:`run` (a cancel mid-query would lose it)."""

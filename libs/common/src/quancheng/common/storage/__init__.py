@@ -14,6 +14,7 @@ from quancheng.common.storage.base import (
     ObjectStoreError,
     PartInfo,
     StagingLostError,
+    StoreUnavailableError,
     section_key,
 )
 from quancheng.common.storage.local import LocalObjectStore
@@ -33,5 +34,6 @@ __all__ = [
     "ObjectStoreError",
     "PartInfo",
     "StagingLostError",
+    "StoreUnavailableError",
     "section_key",
 ]

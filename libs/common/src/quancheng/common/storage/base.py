@@ -54,6 +54,11 @@ class ObjectStoreError(Exception):
     """Base of every refusal an object store gives."""
 
 
+class StoreUnavailableError(ObjectStoreError):
+    """The store did not answer (down, unreachable, timed out): the request may be retried once it
+    is back; nothing it reported as done is undone."""
+
+
 class ObjectExistsError(ObjectStoreError):
     """The key is already written; originals are write-once."""
 

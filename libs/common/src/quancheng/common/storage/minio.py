@@ -48,6 +48,7 @@ from quancheng.common.storage.base import (
     ObjectLockedError,
     ObjectStoreError,
     PartInfo,
+    StoreUnavailableError,
     check_aware,
     check_key,
     check_part_number,
@@ -171,7 +172,10 @@ class MinioObjectStore:
         try:
             remaining = last - start + 1
             while remaining > 0:
-                chunk = await to_thread.run_sync(response.read, min(CHUNK_SIZE, remaining))
+                try:
+                    chunk = await to_thread.run_sync(response.read, min(CHUNK_SIZE, remaining))
+                except _UNREACHABLE as exc:
+                    raise _unavailable(exc) from exc
                 if not chunk:
                     raise ObjectStoreError(f"{key!r} ended {remaining} bytes early")
                 remaining -= len(chunk)
@@ -214,11 +218,13 @@ class MinioObjectStore:
         return await to_thread.run_sync(self._blocking, func)
 
     def _blocking(self, func: Callable[[], T]) -> T:
-        self._ensure_bucket_once()
         try:
+            self._ensure_bucket_once()
             return func()
         except S3Error as exc:
             raise _translate(exc) from exc
+        except _UNREACHABLE as exc:
+            raise _unavailable(exc) from exc
 
     def _ensure_bucket_once(self) -> None:
         with self._bucket_lock:
@@ -367,6 +373,15 @@ class MinioObjectStore:
                         f"{key!r} is retained until {info.retain_until.isoformat()}"
                     ) from exc
             raise
+
+
+# What the SDK's HTTP client raises when MinIO is down or stops answering; urllib3's errors are
+# not OSErrors, and left alone they reach the client as a 500.
+_UNREACHABLE = (urllib3.exceptions.HTTPError, OSError)
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailableError:
+    return StoreUnavailableError(f"MinIO did not answer: {exc.__class__.__name__}")
 
 
 def _translate(exc: S3Error) -> ObjectStoreError:

@@ -130,7 +130,9 @@ class MinioServer:
         except FileNotFoundError:
             return ""
 
-    def stop(self) -> None:
+    def pause(self) -> None:
+        """Stop the server but keep its data, as an outage would; :meth:`start` brings it back on
+        the same port."""
         try:
             if self._process is not None and self._process.poll() is None:
                 self._process.send_signal(signal.SIGTERM)
@@ -141,6 +143,11 @@ class MinioServer:
                     self._process.wait()
         finally:
             self._process = None
+
+    def stop(self) -> None:
+        try:
+            self.pause()
+        finally:
             shutil.rmtree(self._dir, ignore_errors=True)
 
 

@@ -68,6 +68,10 @@ class PostgresServer:
             "UTF8",
             "--locale=C.UTF-8",
         )
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the initialized cluster (again, after :meth:`pause`)."""
         options = f"-h 127.0.0.1 -p {self.port} -k {self._dir} -c fsync=off"
         self._run(
             "pg_ctl",
@@ -90,9 +94,13 @@ class PostgresServer:
                     raise
                 time.sleep(0.2)
 
+    def pause(self) -> None:
+        """Stop the server but keep its data, as an outage would (connections are cut)."""
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
+
     def stop(self) -> None:
         try:
-            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
+            self.pause()
         finally:
             shutil.rmtree(self._dir, ignore_errors=True)
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,17 +56,30 @@ def running(
         env={**os.environ, **(env or {})},
         start_new_session=True,
     )
+    # Read as it comes: a server that logs more than a pipe holds would otherwise block.
+    lines: list[str] = []
+    stdout = process.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lines.extend, args=(stdout,), daemon=True)
+    reader.start()
+
+    def output() -> str:
+        process.wait(timeout=60)
+        reader.join(timeout=60)
+        stdout.close()
+        return "".join(lines)
+
     try:
         wait_healthy(health_url, process)
     except AssertionError as exc:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-        raise AssertionError(f"{exc}\n{process.communicate(timeout=60)[0]}") from exc
+        raise AssertionError(f"{exc}\n{output()}") from exc
     try:
         yield process
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
-    assert process.returncode in exit_codes, output
-    assert '"message": "shutdown complete"' in output, output
+        printed = output()
+    assert process.returncode in exit_codes, printed
+    assert '"message": "shutdown complete"' in printed, printed

@@ -10,19 +10,17 @@ from fastapi import Depends, Header, Query
 
 from quancheng.catalog.models import ActivityKind, ActivityType
 from quancheng.catalog.repository import ActivityFilter
+from quancheng.common import times
 from quancheng.common.errors import ApiError
 
 
-def require_offsets(**times: datetime | None) -> None:
-    """A time without its UTC offset would be read in the server's zone: refuse it."""
-    for name, value in times.items():
-        if value is not None and value.utcoffset() is None:
-            raise ApiError(
-                400,
-                "invalid_query",
-                f"{name} must name its UTC offset (e.g. +08:00)",
-                f"{name} 必须带时区（例如 +08:00）",
-            )
+def require_offsets(**moments: datetime | None) -> None:
+    """A time without its UTC offset would be read in the server's zone, and one outside the
+    platform's years can't be compared with what it stores: refuse both."""
+    for name, value in moments.items():
+        found = None if value is None else times.problem(value)
+        if found is not None:
+            raise ApiError(400, "invalid_query", f"{name} {found[0]}", f"{name} {found[1]}")
 
 
 def activity_filter(

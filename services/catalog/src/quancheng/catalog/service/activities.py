@@ -18,6 +18,7 @@ from quancheng.catalog.repository import (
     RecordRepository,
 )
 from quancheng.catalog.schemas import ActivityWrite
+from quancheng.catalog.service import staff
 from quancheng.catalog.service.records import get_record, reindex, visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
@@ -38,11 +39,14 @@ def read_only(activity: Activity) -> ApiError:
     )
 
 
-def _may_write(principal: Principal, section: str) -> None:
-    """The office writes for any section; the platform too; officers and heads for their own."""
+async def _may_write(session: AsyncSession, principal: Principal, section: str) -> None:
+    """The office writes for any section; the platform too; officers and heads for their own
+    (a head only if the registry names them so)."""
     if principal.has_any(Role.OFFICE, Role.INTEGRATION):
         return
-    if principal.has_any(Role.OFFICER, Role.SECTION_HEAD) and principal.section == section:
+    if principal.has_any(Role.OFFICER) and principal.section == section:
+        return
+    if await staff.acts_for_section(session, principal, section, Role.SECTION_HEAD):
         return
     raise ApiError(
         403,
@@ -71,8 +75,9 @@ async def create(
     *,
     external_id: str | None = None,
 ) -> Activity:
-    _may_write(principal, data.section)
+    await _may_write(session, principal, data.section)
     await _check_enterprise(session, data)
+    await staff.check_officers(session, data.section, data.officers)
     now = utcnow()
     activity = Activity(
         id=uuid4(),
@@ -126,7 +131,7 @@ async def end(
 ) -> Activity:
     """Mark the activity over (its recordings after this moment are after-the-fact, D-10b)."""
     activity = await get(session, principal, activity_id)
-    _may_write(principal, activity.section)
+    await _may_write(session, principal, activity.section)
     if activity.status is ActivityStatus.ARCHIVED:
         raise read_only(activity)
     ended_at = ended_at or utcnow()
@@ -169,7 +174,7 @@ async def assign_record(
     record = await get_record(session, principal, record_id)
     if not (
         principal.has_any(Role.OFFICE)
-        or (principal.has_any(Role.SECTION_HEAD) and principal.section == record.section)
+        or await staff.acts_for_section(session, principal, record.section, Role.SECTION_HEAD)
     ):
         raise ApiError(
             403,
@@ -220,11 +225,14 @@ async def resolve_claim(session: AsyncSession, claim: str) -> Activity | None:
 async def _replace(
     session: AsyncSession, principal: Principal, activity: Activity, data: ActivityWrite
 ) -> Activity:
-    _may_write(principal, activity.section)
-    _may_write(principal, data.section)
+    await _may_write(session, principal, activity.section)
+    await _may_write(session, principal, data.section)
     if activity.status is ActivityStatus.ARCHIVED:
         raise read_only(activity)
     await _check_enterprise(session, data)
+    # Officers it named before in the same section took part, even if they have moved since.
+    named = activity.officers if data.section == activity.section else ()
+    await staff.check_officers(session, data.section, data.officers, already=named)
     for field, value in data.model_dump().items():
         setattr(activity, field, value)
     activity.status = ActivityStatus.CLOSED if data.ended_at else ActivityStatus.OPEN

@@ -17,19 +17,16 @@ from quancheng.catalog.repository import (
 )
 from quancheng.catalog.schemas import (
     ACTIVITY_TYPE_LABELS,
-    DUTY_LABELS,
-    ActivityCompliance,
     ActivityRead,
     ArchivalWrite,
     ArchiveEntry,
     ArchiveGroup,
     Dossier,
     ExemptionRead,
-    FindingRead,
     InterruptionRead,
     RecordRead,
 )
-from quancheng.catalog.service import activities, compliance
+from quancheng.catalog.service import activities, compliance, staff
 from quancheng.catalog.service.records import get_record, reindex, visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
@@ -42,14 +39,10 @@ _KEEPERS = (Role.ARCHIVIST, Role.OFFICE)
 _SECTION_KEEPERS = (Role.SECTION_HEAD, Role.CUSTODIAN)
 
 
-def _may_keep(principal: Principal, section: str | None) -> None:
+async def _may_keep(session: AsyncSession, principal: Principal, section: str | None) -> None:
     if principal.has_any(*_KEEPERS):
         return
-    if (
-        principal.has_any(*_SECTION_KEEPERS)
-        and section is not None
-        and principal.section == section
-    ):
+    if await staff.acts_for_section(session, principal, section, *_SECTION_KEEPERS):
         return
     raise ApiError(
         403,
@@ -73,7 +66,7 @@ async def describe(
 ) -> Record:
     """Fill in what the archive item states (C-4) and its secrecy (B-11)."""
     record = await get_record(session, principal, record_id)
-    _may_keep(principal, record.section)
+    await _may_keep(session, principal, record.section)
     if record.archived_at is not None:
         raise _record_archived(record)
     if not principal.clearance.allows(data.secrecy):
@@ -102,7 +95,7 @@ async def archive_activity(
     """File an ended activity's dossier with every recording tied to it; from now on the
     activity and those recordings are read-only (B-7). Each recording must say what it proves."""
     activity = await activities.get(session, principal, activity_id)
-    _may_keep(principal, activity.section)
+    await _may_keep(session, principal, activity.section)
     if activity.status is ActivityStatus.ARCHIVED:
         return activity
     if activity.status is not ActivityStatus.CLOSED:
@@ -113,15 +106,19 @@ async def archive_activity(
             "执法活动尚未结束，不能归档",
         )
     repository = RecordRepository(session)
-    records = await repository.of_activities([activity.id])
-    undescribed = sorted(str(r.record_id) for r in records if not r.proves)
+    shown, withheld = await repository.seen_of_activities(
+        [activity.id], visibility=visibility(principal)
+    )
+    records = shown + withheld
+    undescribed = [r for r in records if not r.proves]
     if undescribed:
         raise ApiError(
             409,
             "archival_fields_missing",
             f"{len(undescribed)} recording(s) don't yet say what they prove (proves)",
             f"有 {len(undescribed)} 条记录未填写证明内容，不能归档",
-            extra={"record_ids": undescribed},
+            # Those above the caller's clearance are counted, not named (B-11).
+            extra={"record_ids": sorted(str(r.record_id) for r in shown if not r.proves)},
         )
     now = utcnow()
     for record in records:
@@ -156,7 +153,8 @@ async def case_dossier(
     session: AsyncSession, principal: Principal, case_number: str, *, slack: timedelta
 ) -> list[Dossier]:
     found = await _case(session, principal, case_number)
-    return [_dossier(c, principal) for c in await compliance.check(session, found, slack=slack)]
+    checked = await compliance.check(session, visibility(principal), found, slack=slack)
+    return [_dossier(c) for c in checked]
 
 
 async def _case(session: AsyncSession, principal: Principal, case_number: str) -> list[Activity]:
@@ -173,44 +171,36 @@ async def _case(session: AsyncSession, principal: Principal, case_number: str) -
 async def dossier(
     session: AsyncSession, principal: Principal, activity_id: UUID, *, slack: timedelta
 ) -> Dossier:
-    return _dossier(
-        await compliance.of_activity(session, principal, activity_id, slack=slack), principal
-    )
+    return _dossier(await compliance.of_activity(session, principal, activity_id, slack=slack))
 
 
-def _dossier(checked: compliance.Checked, principal: Principal) -> Dossier:
+def _dossier(checked: compliance.Checked) -> Dossier:
     # Whoever may see the activity sees its recordings, as far as their clearance reaches.
-    records = [r for r in checked.records if principal.clearance.allows(r.secrecy)]
     return Dossier(
         activity=ActivityRead.of(checked.activity),
-        records=[RecordRead.of(r) for r in sorted(records, key=_capture_order)],
+        records=[RecordRead.of(r) for r in sorted(checked.records, key=_capture_order)],
         interruptions=[InterruptionRead.of(i) for i in checked.interruptions],
         exemptions=[ExemptionRead.of(e) for e in checked.exemptions],
-        compliance=ActivityCompliance(
-            activity_id=checked.activity.id,
-            duty=checked.duty,
-            duty_label=DUTY_LABELS[checked.duty],
-            compliant=not checked.findings,
-            findings=[FindingRead.of(f) for f in checked.findings],
-        ),
+        compliance=compliance.verdict(checked),
     )
 
 
 async def catalogue(session: AsyncSession, principal: Principal, year: int) -> list[ArchiveGroup]:
     """The archived activities of ``year``, by matter (the activity's type)."""
     start = datetime(year, 1, 1, tzinfo=UTC)
+    seen = visibility(principal)
     archived = await ActivityRepository(session).matching(
-        visibility=visibility(principal),
+        visibility=seen,
         wanted=ActivityFilter(
             status=ActivityStatus.ARCHIVED,
             started_from=start,
             started_to=start.replace(year=year + 1),
         ),
     )
-    counts = Counter(
-        r.activity_id
-        for r in await RecordRepository(session).of_activities([a.id for a in archived])
+    shown, _ = await RecordRepository(session).seen_of_activities(
+        [a.id for a in archived], visibility=seen
     )
+    counts = Counter(r.activity_id for r in shown)
     groups: dict[str, list[ArchiveEntry]] = defaultdict(list)
     for activity in archived:
         groups[ACTIVITY_TYPE_LABELS[activity.type]].append(

@@ -43,6 +43,9 @@ class Finding:
     start: datetime | None = None
     end: datetime | None = None
     detail: str = ""
+    # Every record whose id, device, officer or times the finding shows: it is withheld from
+    # a caller whose clearance doesn't reach one of them (B-11).
+    evidence: frozenset[UUID] = frozenset()
 
 
 def check_activity(
@@ -111,6 +114,7 @@ def check_activity(
                 officer_ids=[record.officer_id],
                 start=record.captured_at,
                 detail=f"captured after the activity ended at {ended_at}",
+                evidence=frozenset({record.record_id}),
             )
         )
     for record in originals:
@@ -129,6 +133,7 @@ def check_unassigned(record: Record) -> list[Finding]:
             officer_ids=[record.officer_id],
             start=record.captured_at,
             detail="not tied to any enforcement activity; the section head reviews it",
+            evidence=frozenset({record.record_id}),
         ),
         *_record_findings(record, None),
     ]
@@ -145,6 +150,7 @@ def _record_findings(record: Record, activity_id: UUID | None) -> Iterable[Findi
             officer_ids=[record.officer_id],
             start=record.captured_at,
             detail=detail,
+            evidence=frozenset({record.record_id}),
         )
 
     is_segment = record.kind in SEGMENT_KINDS and record.source_record_id is None
@@ -168,6 +174,7 @@ def _on(
     start: datetime | None = None,
     end: datetime | None = None,
     detail: str,
+    evidence: frozenset[UUID] = frozenset(),
 ) -> Finding:
     """A finding about the activity; its officers answer for it unless others are named."""
     return Finding(
@@ -180,6 +187,7 @@ def _on(
         start=start,
         end=end,
         detail=detail,
+        evidence=evidence,
     )
 
 
@@ -192,8 +200,9 @@ def _coverage(
 ) -> Iterable[Finding]:
     """Whether the recordings, taken together, span the activity from start to end. Recording
     that stopped for good, with the written report D-10a asks for, ends the span early."""
-    first = min(s.start for s in segments)
-    last = max(s.end for s in segments)
+    opening = min(segments, key=lambda s: s.start)
+    closing = max(segments, key=lambda s: s.end)
+    first, last = opening.start, closing.end
     if first > activity.started_at + slack:
         yield _on(
             activity,
@@ -201,6 +210,7 @@ def _coverage(
             start=activity.started_at,
             end=first,
             detail="recording began after the activity started",
+            evidence=frozenset({opening.record.record_id}),
         )
     reported = any(
         i.resumed_at is None and i.written_report and i.stopped_at <= last + slack
@@ -213,6 +223,7 @@ def _coverage(
             start=last,
             end=ended_at,
             detail="recording ended before the activity did",
+            evidence=frozenset({closing.record.record_id}),
         )
 
 
@@ -228,10 +239,12 @@ def _gaps(
         by_device[segment.record.device_id].append(segment)
     for device, own in by_device.items():
         explained = [i for i in interruptions if i.device_id == device]
-        reached = own[0].end  # a device may record audio and video at once: files overlap
+        # The segment that reached furthest: a device may record audio and video at once, so
+        # files overlap.
+        reaching = own[0]
         for before, after in itertools.pairwise(own):
-            reached = max(reached, before.end)
-            stopped, resumed = reached, after.start
+            reaching = max(reaching, before, key=lambda s: s.end)
+            stopped, resumed = reaching.end, after.start
             if resumed - stopped <= slack:
                 continue
             if any(_covers(i, stopped, resumed, slack) for i in explained):
@@ -246,6 +259,7 @@ def _gaps(
                 start=stopped,
                 end=resumed,
                 detail=f"device {device} stopped for {int((resumed - stopped).total_seconds())} s",
+                evidence=frozenset({reaching.record.record_id, after.record.record_id}),
             )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
@@ -18,8 +18,15 @@ from quancheng.catalog.repository import (
     ExplanationRepository,
     RecordFilter,
     RecordRepository,
+    Visibility,
 )
-from quancheng.catalog.schemas import ComplianceGroup, ComplianceReport, FindingRead
+from quancheng.catalog.schemas import (
+    DUTY_LABELS,
+    ActivityCompliance,
+    ComplianceGroup,
+    ComplianceReport,
+    FindingRead,
+)
 from quancheng.catalog.service import activities, duties
 from quancheng.catalog.service.checks import Finding, check_activity, check_unassigned
 from quancheng.catalog.service.records import visibility
@@ -28,24 +35,40 @@ from quancheng.common.auth import Principal
 
 @dataclass(frozen=True)
 class Checked:
-    """An activity, what it was checked against, and what was found."""
+    """An activity, what it was checked against, and what the caller may see of the outcome.
+    The checks run on every recording of the activity, so ``compliant`` is true to it; the
+    recordings above the caller's clearance, and the findings that would show them, are only
+    counted (B-11)."""
 
     activity: Activity
     duty: Duty
+    compliant: bool
     findings: list[Finding]
     records: list[Record]
     interruptions: list[Interruption]
     exemptions: list[Exemption]
+    withheld_records: int
+    withheld_findings: int
 
 
 async def check(
-    session: AsyncSession, activity_list: Sequence[Activity], *, slack: timedelta
+    session: AsyncSession,
+    seen: Visibility,
+    activity_list: Sequence[Activity],
+    *,
+    slack: timedelta,
+    answering: str | None = None,
 ) -> list[Checked]:
-    """Run the checks over ``activity_list`` with four queries, whatever its length."""
+    """Run the checks over ``activity_list`` (activities the caller may see) with four queries,
+    whatever its length. With ``answering``, only the findings that officer answers for count."""
     ids = [a.id for a in activity_list]
+    shown, withheld = await RecordRepository(session).seen_of_activities(ids, visibility=seen)
     records: dict[str, list[Record]] = defaultdict(list)
-    for record in await RecordRepository(session).of_activities(ids):
+    hidden: dict[str, list[Record]] = defaultdict(list)
+    for record in shown:
         records[record.activity_id or ""].append(record)
+    for record in withheld:
+        hidden[record.activity_id or ""].append(record)
     explanations = ExplanationRepository(session)
     interruptions: dict[UUID, list[Interruption]] = defaultdict(list)
     for row in await explanations.interruptions_of(ids):
@@ -57,9 +80,25 @@ async def check(
     checked = []
     for activity in activity_list:
         duty = duty_of[activity.type].duty
-        own = (records[str(activity.id)], interruptions[activity.id], exemptions[activity.id])
-        findings = check_activity(activity, duty, *own, slack=slack)
-        checked.append(Checked(activity, duty, findings, *own))
+        own, unseen = records[str(activity.id)], hidden[str(activity.id)]
+        filed = (interruptions[activity.id], exemptions[activity.id])
+        findings = check_activity(activity, duty, own + unseen, *filed, slack=slack)
+        if answering is not None:
+            findings = [f for f in findings if answering in f.officer_ids]
+        unseen_ids = {r.record_id for r in unseen}
+        shown_findings = [f for f in findings if not f.evidence & unseen_ids]
+        checked.append(
+            Checked(
+                activity,
+                duty,
+                not findings,
+                shown_findings,
+                own,
+                *filed,
+                withheld_records=len(unseen),
+                withheld_findings=len(findings) - len(shown_findings),
+            )
+        )
     return checked
 
 
@@ -67,8 +106,20 @@ async def of_activity(
     session: AsyncSession, principal: Principal, activity_id: UUID, *, slack: timedelta
 ) -> Checked:
     activity = await activities.get(session, principal, activity_id)
-    (checked,) = await check(session, [activity], slack=slack)
+    (checked,) = await check(session, visibility(principal), [activity], slack=slack)
     return checked
+
+
+def verdict(checked: Checked) -> ActivityCompliance:
+    return ActivityCompliance(
+        activity_id=checked.activity.id,
+        duty=checked.duty,
+        duty_label=DUTY_LABELS[checked.duty],
+        compliant=checked.compliant,
+        findings=[FindingRead.of(f) for f in checked.findings],
+        withheld_records=checked.withheld_records,
+        withheld_findings=checked.withheld_findings,
+    )
 
 
 async def report(
@@ -82,7 +133,8 @@ async def report(
     same section, officer and period that are tied to no activity, listed too."""
     seen = visibility(principal)
     matching = await ActivityRepository(session).matching(visibility=seen, wanted=wanted)
-    checked = await check(session, matching, slack=slack)
+    # One officer's report: what they answer for, not what colleagues in the same activity do.
+    checked = await check(session, seen, matching, slack=slack, answering=wanted.officer_id)
     loose: list[Finding] = []
     if wanted.enterprise_id is None and wanted.kind is None and wanted.type is None:
         records = await RecordRepository(session).unassigned(
@@ -97,15 +149,9 @@ async def report(
         for record in sorted(records, key=lambda r: (r.captured_at is None, r.captured_at)):
             loose.extend(check_unassigned(record))
     if wanted.officer_id is not None:
-        # One officer's report: what they answer for, not what colleagues in the same activity do.
-        officer = wanted.officer_id
-        checked = [
-            replace(c, findings=[f for f in c.findings if officer in f.officer_ids])
-            for c in checked
-        ]
-        loose = [f for f in loose if officer in f.officer_ids]
+        loose = [f for f in loose if wanted.officer_id in f.officer_ids]
     findings = [f for c in checked for f in c.findings] + loose
-    compliant = sum(1 for c in checked if not c.findings)
+    compliant = sum(1 for c in checked if c.compliant)
     return ComplianceReport(
         activities=len(checked),
         compliant_activities=compliant,
@@ -114,6 +160,8 @@ async def report(
         by_section=_groups(checked, loose, lambda a: [a.section], lambda f: [f.section or ""]),
         by_officer=_groups(checked, loose, lambda a: a.officers, lambda f: f.officer_ids),
         findings=[FindingRead.of(f) for f in findings],
+        withheld_records=sum(c.withheld_records for c in checked),
+        withheld_findings=sum(c.withheld_findings for c in checked),
     )
 
 
@@ -129,7 +177,7 @@ def _groups(
     for c in checked:
         for key in keys_of_activity(c.activity):
             activity_count[key] += 1
-            compliant[key] += not c.findings
+            compliant[key] += c.compliant
     for finding in [f for c in checked for f in c.findings] + list(loose):
         for key in keys_of_finding(finding):
             counts[key][finding.code.value] += 1

@@ -131,14 +131,13 @@ async def search(
 async def file(session: AsyncSession, principal: Principal, enterprise_id: UUID) -> EnterpriseFile:
     """一企一档: the enterprise and everything the caller may see about it."""
     enterprise = await get(session, enterprise_id)
+    seen = visibility(principal)
     found = await ActivityRepository(session).matching(
-        visibility=visibility(principal), wanted=ActivityFilter(enterprise_id=enterprise.id)
+        visibility=seen, wanted=ActivityFilter(enterprise_id=enterprise.id)
     )
-    records = [
-        r
-        for r in await RecordRepository(session).of_activities([a.id for a in found])
-        if principal.clearance.allows(r.secrecy)
-    ]
+    records, _ = await RecordRepository(session).seen_of_activities(
+        [a.id for a in found], visibility=seen
+    )
     return EnterpriseFile(
         enterprise=EnterpriseRead.of(enterprise),
         activities=[ActivityRead.of(a) for a in reversed(found)],

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from quancheng.catalog.models import Activity, ActivityStatus, Exemption, Interruption
 from quancheng.catalog.repository import ExplanationRepository
 from quancheng.catalog.schemas import ExemptionWrite, InterruptionWrite
-from quancheng.catalog.service import activities
+from quancheng.catalog.service import activities, staff
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
 from quancheng.common.errors import ApiError
@@ -62,7 +62,7 @@ async def acknowledge_exemption(
 ) -> Exemption:
     """The section head has read the work record and accepts it (A-5, D-5)."""
     activity = await activities.get(session, principal, activity_id)
-    if not (principal.has_any(Role.SECTION_HEAD) and principal.section == activity.section):
+    if not await staff.acts_for_section(session, principal, activity.section, Role.SECTION_HEAD):
         raise ApiError(
             403,
             "not_section_head",
@@ -103,8 +103,11 @@ async def _filable(session: AsyncSession, principal: Principal, activity_id: UUI
     """The activity, if the caller took part in it or heads its section, and it is not archived."""
     activity = await activities.get(session, principal, activity_id)
     took_part = principal.has_any(Role.OFFICER) and principal.subject in activity.officers
-    heads = principal.has_any(Role.SECTION_HEAD) and principal.section == activity.section
-    if not (took_part or heads or principal.has_any(Role.OFFICE)):
+    if not (
+        took_part
+        or principal.has_any(Role.OFFICE)
+        or await staff.acts_for_section(session, principal, activity.section, Role.SECTION_HEAD)
+    ):
         raise ApiError(
             403,
             "not_your_activity",

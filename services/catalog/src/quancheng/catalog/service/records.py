@@ -68,7 +68,7 @@ async def list_records(
 
 async def get_record(session: AsyncSession, principal: Principal, record_id: UUID) -> Record:
     """The record, if the caller may see it (one they may not is as good as absent)."""
-    record = await RecordRepository(session).get(record_id)
-    if record is None or not visibility(principal).admits_record(record):
+    record = await RecordRepository(session).one(record_id, visibility=visibility(principal))
+    if record is None:
         raise ApiError(404, "record_not_found", "no such record", "未找到该记录")
     return record

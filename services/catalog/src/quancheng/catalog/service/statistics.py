@@ -53,15 +53,12 @@ async def statistics(
     slack: timedelta,
     zone: ZoneInfo,
 ) -> Statistics:
-    found = await ActivityRepository(session).matching(
-        visibility=visibility(principal), wanted=wanted
-    )
-    checked = await compliance.check(session, found, slack=slack)
-    records = {
-        str(c.activity.id): [r for r in c.records if principal.clearance.allows(r.secrecy)]
-        for c in checked
-    }
-    clean = {c.activity.id for c in checked if not c.findings}
+    seen = visibility(principal)
+    found = await ActivityRepository(session).matching(visibility=seen, wanted=wanted)
+    checked = await compliance.check(session, seen, found, slack=slack)
+    # Only the records the caller may see are counted; the compliance rate is on all of them.
+    records = {str(c.activity.id): c.records for c in checked}
+    clean = {c.activity.id for c in checked if c.compliant}
     enterprises = {
         e.id: e
         for e in await EnterpriseRepository(session).many(

@@ -40,7 +40,7 @@ def _line(kind: DeviceKind, need: int, have: int) -> AllocationLine:
 async def report(session: AsyncSession, principal: Principal) -> AllocationReport:
     if scope.sees_all(principal):
         only = None
-    elif (own := scope.own_section(principal)) is not None:
+    elif (own := await scope.own_section(session, principal)) is not None:
         only = own
     else:
         raise ApiError(

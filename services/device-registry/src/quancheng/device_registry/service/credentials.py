@@ -77,10 +77,10 @@ async def _issue(
 async def _keepable_device(session: AsyncSession, principal: Principal, device_id: UUID) -> Device:
     device = await DeviceRepository(session).get(device_id)
     if device is None or not (
-        scope.sees_all(principal) or scope.may_keep(principal, device.section)
+        scope.sees_all(principal) or await scope.may_keep(session, principal, device.section)
     ):
         raise ApiError(404, "device_not_found", "no such device", "未找到该设备")
-    if not scope.may_keep(principal, device.section):
+    if not await scope.may_keep(session, principal, device.section):
         raise scope.keepers_only()
     return device
 
@@ -135,14 +135,14 @@ async def register_station(
 async def list_stations(session: AsyncSession, principal: Principal) -> Sequence[DockingStation]:
     if scope.sees_all(principal):
         return await StationRepository(session).all(section=None)
-    own = scope.own_section(principal)
+    own = await scope.own_section(session, principal)
     return await StationRepository(session).all(section=own) if own else []
 
 
 async def _station(session: AsyncSession, principal: Principal, station_id: UUID) -> DockingStation:
     station = await StationRepository(session).get(station_id)
     if station is None or not (
-        scope.sees_all(principal) or scope.may_keep(principal, station.section)
+        scope.sees_all(principal) or await scope.may_keep(session, principal, station.section)
     ):
         raise ApiError(404, "station_not_found", "no such docking station", "未找到该采集站")
     if not principal.has_any(Role.OFFICE):

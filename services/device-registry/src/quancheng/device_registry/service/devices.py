@@ -36,12 +36,13 @@ from quancheng.device_registry.service import credentials, scope, staff
 CLOCK_HISTORY_LIMIT = 500
 
 
-def visibility(principal: Principal) -> Visibility:
-    """Office and supervisors see all devices; section heads and custodians their section's;
-    officers the devices currently issued to them; anyone else none."""
+async def visibility(session: AsyncSession, principal: Principal) -> Visibility:
+    """Office and supervisors see all devices; section heads and custodians their section's (if
+    the registry names them so); officers the devices currently issued to them; anyone else
+    none."""
     if scope.sees_all(principal):
         return Visibility(everything=True)
-    section = scope.own_section(principal)
+    section = await scope.own_section(session, principal)
     holder = principal.subject if principal.has_any(Role.OFFICER) else None
     return Visibility(section=section, holder=holder)
 
@@ -121,7 +122,7 @@ async def register_device(
 
 async def get_device(session: AsyncSession, principal: Principal, device_id: UUID) -> Device:
     device = await DeviceRepository(session).get(device_id)
-    if device is None or not visibility(principal).admits(device):
+    if device is None or not (await visibility(session, principal)).admits(device):
         raise _not_found()
     return device
 
@@ -130,7 +131,7 @@ async def list_devices(
     session: AsyncSession, principal: Principal, *, offset: int, limit: int
 ) -> tuple[Sequence[Device], int]:
     return await DeviceRepository(session).page(
-        visibility=visibility(principal), offset=offset, limit=limit
+        visibility=await visibility(session, principal), offset=offset, limit=limit
     )
 
 
@@ -152,9 +153,9 @@ async def _device_to_move(
 ) -> Device:
     """The device, locked, once the caller may act on it and ``target`` follows its status."""
     device = await DeviceRepository(session).get_for_update(device_id)
-    if device is None or not visibility(principal).admits(device):
+    if device is None or not (await visibility(session, principal)).admits(device):
         raise _not_found()
-    if not scope.may_keep(principal, device.section):
+    if not await scope.may_keep(session, principal, device.section):
         raise scope.keepers_only()
     if not lifecycle.allowed(device.status, target):
         options = lifecycle.TRANSITIONS[device.status]

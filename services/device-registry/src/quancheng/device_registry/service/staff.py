@@ -1,5 +1,9 @@
 """Sections and officers (A-6a, A-7): the office keeps them; a section's head and custodian see
-their section's officers; an officer sees themself."""
+their section's officers; an officer sees themself.
+
+Every change is told on the ``staff`` stream (``section.changed``, ``officer.registered``,
+``officer.changed``), in the same transaction, so that the other services (the catalog, which
+checks who an activity names and who heads a section) keep the registry's staff as it is."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
 from quancheng.common.errors import ApiError
+from quancheng.common.events import OfficerChanged, OfficerRegistered, SectionChanged, record
 from quancheng.common.events.contracts import utcnow
 from quancheng.device_registry.models import Officer, Section
 from quancheng.device_registry.repository import (
@@ -43,6 +48,35 @@ def officer_not_found(officer_id: str) -> ApiError:
     )
 
 
+def _tell_section(session: AsyncSession, section: Section, by: str) -> None:
+    record(
+        session,
+        SectionChanged(
+            code=section.code,
+            name=section.name,
+            supervisory=section.supervisory,
+            head_officer_id=section.head_officer_id,
+            custodian_officer_id=section.custodian_officer_id,
+            by=by,
+        ),
+    )
+
+
+def _tell_officer(session: AsyncSession, officer: Officer, by: str, *, new: bool) -> None:
+    kind = OfficerRegistered if new else OfficerChanged
+    record(
+        session,
+        kind(
+            officer_id=officer.id,
+            name=officer.name,
+            section=officer.section,
+            frontline=officer.frontline,
+            active=officer.active,
+            by=by,
+        ),
+    )
+
+
 async def existing_section(session: AsyncSession, code: str) -> Section:
     section = await SectionRepository(session).get(code)
     if section is None:
@@ -68,6 +102,7 @@ async def create_section(
     await _check_name_free(repo, data.name, code=data.code)
     section = Section(**data.model_dump(), updated_by=principal.subject, updated_at=utcnow())
     await repo.save(section)
+    _tell_section(session, section, principal.subject)
     await audit.append(
         session,
         actor=principal.subject,
@@ -128,6 +163,7 @@ async def update_section(
         setattr(section, field, value)
     section.updated_by, section.updated_at = principal.subject, utcnow()
     await repo.save(section)
+    _tell_section(session, section, principal.subject)
     await audit.append(
         session,
         actor=principal.subject,
@@ -138,17 +174,17 @@ async def update_section(
     return section
 
 
-def _may_see(principal: Principal, officer: Officer) -> bool:
+async def _may_see(session: AsyncSession, principal: Principal, officer: Officer) -> bool:
     return (
         scope.sees_all(principal)
-        or scope.own_section(principal) == officer.section
+        or await scope.own_section(session, principal) == officer.section
         or (principal.has_any(Role.OFFICER) and principal.subject == officer.id)
     )
 
 
 async def get_officer(session: AsyncSession, principal: Principal, officer_id: str) -> Officer:
     officer = await OfficerRepository(session).get(officer_id)
-    if officer is None or not _may_see(principal, officer):
+    if officer is None or not await _may_see(session, principal, officer):
         raise officer_not_found(officer_id)
     return officer
 
@@ -164,7 +200,7 @@ async def list_officers(
     repo = OfficerRepository(session)
     if scope.sees_all(principal):
         return await repo.page(section=section, only=None, offset=offset, limit=limit)
-    own = scope.own_section(principal)
+    own = await scope.own_section(session, principal)
     if own is not None and section in (None, own):
         return await repo.page(section=own, only=None, offset=offset, limit=limit)
     if principal.has_any(Role.OFFICER):
@@ -207,6 +243,7 @@ async def create_officer(
     officer = Officer(**data.model_dump(), updated_by=principal.subject, updated_at=utcnow())
     _check_frontline_certificate(officer)
     await repo.save(officer)
+    _tell_officer(session, officer, principal.subject, new=True)
     await audit.append(
         session,
         actor=principal.subject,
@@ -241,6 +278,7 @@ async def update_officer(
     _check_frontline_certificate(officer)
     officer.updated_by, officer.updated_at = principal.subject, utcnow()
     await repo.save(officer)
+    _tell_officer(session, officer, principal.subject, new=False)
     await audit.append(
         session,
         actor=principal.subject,

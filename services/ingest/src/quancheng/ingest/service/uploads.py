@@ -54,6 +54,7 @@ from quancheng.common.storage import (
     ObjectStore,
     PartInfo,
     StagingLostError,
+    StoreUnavailableError,
     section_key,
 )
 from quancheng.ingest import scans, tus
@@ -582,12 +583,14 @@ async def _take_body(
         raise _gone(upload) from None
     except StagingLostError:
         await _lose(uploads, upload)
-    except OSError as exc:  # e.g. the disk is full: nothing of this request is counted
-        full = exc.errno == errno.ENOSPC
+    except (OSError, StoreUnavailableError) as exc:
+        # A full disk, or a store that is down: nothing of this request is counted.
+        full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         error = tus.tus_error(
             507 if full else 503,
             "storage_unavailable",
-            f"the bytes could not be stored ({exc.strerror}); retry later",
+            f"the bytes could not be stored ({reason}); retry later",
             "存储空间已满，数据未保存，请稍后重试"
             if full
             else "存储暂不可用，数据未保存，请稍后重试",

@@ -21,6 +21,7 @@ async def device_token(request: Request) -> StreamingResponse:
     return await forward(request, "device-registry")
 
 
+@public.options("/files", include_in_schema=False)
 @public.options("/files/", include_in_schema=False)
 @public.options("/files/{upload_id}", include_in_schema=False)
 async def tus_discovery(request: Request) -> StreamingResponse:

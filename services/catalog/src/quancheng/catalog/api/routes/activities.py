@@ -4,7 +4,7 @@ from dataclasses import replace
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Path, Query, Response
+from fastapi import Depends, Path, Response
 
 from quancheng.catalog.api.params import ActivityQuery, IdempotencyKeyHeader
 from quancheng.catalog.models import ActivityStatus
@@ -12,6 +12,7 @@ from quancheng.catalog.schemas import ActivityEnd, ActivityPage, ActivityRead, A
 from quancheng.catalog.service import activities as service
 from quancheng.catalog.service import idempotency
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
 
 router = secured_router(prefix="/api/v1/activities", tags=["activities 执法活动"])
@@ -23,7 +24,12 @@ Writer = Annotated[
 Platform = Annotated[Principal, Depends(require_roles(Role.OFFICE, Role.INTEGRATION))]
 
 
-@router.post("", status_code=201, summary="Record an enforcement activity 登记执法活动")
+@router.post(
+    "",
+    status_code=201,
+    summary="Record an enforcement activity 登记执法活动",
+    responses={200: {"model": ActivityRead, "description": "the same Idempotency-Key again"}},
+)
 async def create_activity(
     data: ActivityWrite,
     session: SessionDep,
@@ -48,6 +54,7 @@ async def create_activity(
 @router.put(
     "/external/{external_id}",
     summary="Create or update an activity by the platform's own id (idempotent) 同步执法活动",
+    responses={201: {"model": ActivityRead, "description": "created: the activity was new"}},
 )
 async def put_external_activity(
     external_id: Annotated[str, Path(min_length=1, max_length=128)],
@@ -82,8 +89,8 @@ async def list_activities(
     query: ActivityQuery,
     status: ActivityStatus | None = None,
     case_number: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> ActivityPage:
     wanted = replace(query, status=status, case_number=case_number)
     rows, total = await service.list_activities(

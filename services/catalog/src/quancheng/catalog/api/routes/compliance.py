@@ -9,14 +9,12 @@ from fastapi import Depends
 from quancheng.catalog.api.params import ActivityQuery
 from quancheng.catalog.models import ActivityType
 from quancheng.catalog.schemas import (
-    DUTY_LABELS,
     ActivityCompliance,
     ComplianceReport,
     DutyRead,
     DutyWrite,
     ExemptionRead,
     ExemptionWrite,
-    FindingRead,
     InterruptionRead,
     InterruptionWrite,
 )
@@ -114,13 +112,7 @@ async def activity_compliance(
     activity_id: UUID, session: SessionDep, principal: CurrentPrincipal, state: State
 ) -> ActivityCompliance:
     checked = await compliance.of_activity(session, principal, activity_id, slack=_slack(state))
-    return ActivityCompliance(
-        activity_id=checked.activity.id,
-        duty=checked.duty,
-        duty_label=DUTY_LABELS[checked.duty],
-        compliant=not checked.findings,
-        findings=[FindingRead.of(f) for f in checked.findings],
-    )
+    return compliance.verdict(checked)
 
 
 @router.get("/api/v1/compliance", summary="Compliance report 音像记录合规报告")

@@ -15,6 +15,7 @@ from quancheng.catalog.schemas import (
 from quancheng.catalog.service import enterprises as service
 from quancheng.catalog.service import idempotency
 from quancheng.common.auth import Principal, Role, require_roles
+from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
 
 router = secured_router(prefix="/api/v1/enterprises", tags=["enterprises 企业（一企一档）"])
@@ -37,7 +38,12 @@ Staff = Annotated[
 ]
 
 
-@router.post("", status_code=201, summary="Register an enterprise 登记企业")
+@router.post(
+    "",
+    status_code=201,
+    summary="Register an enterprise 登记企业",
+    responses={200: {"model": EnterpriseRead, "description": "the same Idempotency-Key again"}},
+)
 async def create_enterprise(
     data: EnterpriseWrite,
     session: SessionDep,
@@ -62,6 +68,7 @@ async def create_enterprise(
 @router.put(
     "/external/{external_id}",
     summary="Create or update an enterprise by the platform's own id (idempotent) 同步企业",
+    responses={201: {"model": EnterpriseRead, "description": "created: the enterprise was new"}},
 )
 async def put_external_enterprise(
     external_id: Annotated[str, Path(min_length=1, max_length=128)],
@@ -91,8 +98,8 @@ async def search_enterprises(
     ] = None,
     region: Annotated[str | None, Query(max_length=64, description="属地")] = None,
     industry: Annotated[str | None, Query(max_length=64, description="行业")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> EnterprisePage:
     rows, total = await service.search(
         session, q, region=region, industry=industry, offset=offset, limit=limit

@@ -13,6 +13,7 @@ from quancheng.catalog.schemas import RecordAssignment, RecordPage, RecordRead
 from quancheng.catalog.service import activities
 from quancheng.catalog.service import records as service
 from quancheng.common.auth import CurrentPrincipal
+from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
 
 router = secured_router(prefix="/api/v1/records", tags=["records 音像记录"])
@@ -43,8 +44,8 @@ async def list_records(
             "activity's matter or case number, or the enterprise's name; all must appear",
         ),
     ] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> RecordPage:
     require_offsets(captured_from=captured_from, captured_to=captured_to)
     wanted = RecordFilter(

@@ -3,11 +3,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Query
+from fastapi import Depends
 from fastapi.responses import JSONResponse
 
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
 from quancheng.common.errors import ApiError
+from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
 from quancheng.device_registry import lifecycle
 from quancheng.device_registry.schemas import (
@@ -50,8 +51,8 @@ async def get_device(
 async def list_devices(
     session: SessionDep,
     principal: CurrentPrincipal,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> DevicePage:
     rows, total = await service.list_devices(session, principal, offset=offset, limit=limit)
     return DevicePage(items=[DeviceRead.of(d) for d in rows], total=total)

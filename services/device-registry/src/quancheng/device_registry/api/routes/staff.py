@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
 from quancheng.device_registry.schemas import (
     OfficerCreate,
@@ -49,8 +50,8 @@ async def list_officers(
     session: SessionDep,
     principal: CurrentPrincipal,
     section: Annotated[str | None, Query(max_length=32)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> OfficerPage:
     rows, total = await staff.list_officers(
         session, principal, section=section, offset=offset, limit=limit

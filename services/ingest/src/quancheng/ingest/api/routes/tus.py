@@ -52,6 +52,7 @@ def _offset_body(request: Request) -> bool:
     return content_type == tus.OFFSET_CONTENT_TYPE
 
 
+@public.options("/files", include_in_schema=False)
 @public.options("/files/", include_in_schema=False)
 @public.options("/files/{upload_id}", include_in_schema=False)
 async def discover(request: Request) -> Response:
@@ -68,6 +69,7 @@ async def discover(request: Request) -> Response:
     )
 
 
+@router.post("/files", status_code=201, include_in_schema=False)
 @router.post("/files/", status_code=201, summary="Create an upload (tus creation) 创建上传")
 async def create_upload(request: Request, principal: CurrentPrincipal) -> Response:
     tus.check_version(request.headers.get("tus-resumable"))
