@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
-from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
 from conftest import Embedded, TokenFactory, issued_device, seed_staff
@@ -18,9 +17,8 @@ from quancheng.common.auth import Role
 
 
 def upstreams_of(embedded: Embedded) -> Upstreams:
-    mount = embedded.app.routes[0]
-    assert isinstance(mount, Mount)
-    gateway = mount.app
+    # The embedded app is the gateway itself.
+    gateway = embedded.app
     assert isinstance(gateway, FastAPI)
     upstreams = gateway.state.upstreams
     assert isinstance(upstreams, Upstreams)

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import col, select
 
-from conftest import TokenFactory, seed_staff
+from conftest import TokenFactory, appoint, seed_staff
 from quancheng.common.audit import AuditEntry
 from quancheng.common.auth import Role
 from quancheng.common.db import Database
@@ -58,10 +58,13 @@ async def registry(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(registry: FastAPI, token: TokenFactory) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the registry, with the test bureau's sections and officers in place."""
+    """A client of the registry, with the test bureau's sections and officers in place, and
+    keeper-1 as JC1's head and device custodian."""
     transport = httpx.ASGITransport(app=registry)
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-        await seed_staff(client, bearer(token("office-1", Role.OFFICE)))
+        office = bearer(token("office-1", Role.OFFICE))
+        await seed_staff(client, office)
+        await appoint(client, office, "JC1", head="keeper-1", custodian="keeper-1")
         yield client
 
 
@@ -496,6 +499,7 @@ async def test_who_sees_which_devices(
 ) -> None:
     await register(client, office, "SN-1", section="JC1")
     await register(client, office, "SN-2", section="JC2")
+    await appoint(client, office, "JC1", head="someone", custodian="someone")
 
     listed = (
         await client.get(DEVICES, headers=bearer(token("someone", role, section="JC1")))

@@ -61,7 +61,8 @@ class RequestLimits:
         received = 0
         body_done = False
         # Once the body is given up on, the app is told that the client left, and the client is
-        # answered when the app has ended: it may still keep what came (a tus upload does).
+        # answered when the app has ended: it may still keep what came (a tus upload does), and
+        # embedded mode's in-process transport stops a service as soon as its answer is read.
         refused: ApiError | None = None
         started = False  # the app began its own answer before that
 
