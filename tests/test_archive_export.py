@@ -20,7 +20,7 @@ import bagit
 import pytest
 from openpyxl import load_workbook
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff, upload_recording
+from conftest import Embedded, TokenFactory, appoint, issued_device, seed_staff, upload_recording
 from quancheng.catalog.service.export import AlteredObjectError
 from quancheng.common.auth import Role
 
@@ -40,6 +40,7 @@ async def archived_enterprise(embedded: Embedded, token: TokenFactory) -> dict[s
     officer = embedded.auth(token("officer-7", Role.OFFICER, section="JC1"))
     head = embedded.auth(token("head-1", Role.SECTION_HEAD, section="JC1"))
     await seed_staff(embedded.client, office)
+    await appoint(embedded.client, office, "JC1", head="head-1")
     device_id = await issued_device(embedded.client, office, officer, serial="BC-1")
     enterprise = (
         await embedded.client.post("/api/v1/enterprises", json=ENTERPRISE, headers=office)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff, upload_recording
+from conftest import Embedded, TokenFactory, appoint, issued_device, seed_staff, upload_recording
 from quancheng.common.auth import Role
 
 # name: (section, type, kind, officers, day (Mon = 0), from, until)
@@ -84,6 +84,8 @@ async def test_a_week_of_two_sections_shows_each_finding_exactly_where_it_belong
         for o, s in (("officer-7", "JC1"), ("officer-8", "JC1"), ("officer-9", "JC2"))
     }
     await seed_staff(e.client, office)
+    await appoint(e.client, office, "JC1", head="head-1")
+    await appoint(e.client, office, "JC2", head="head-2")
     devices = {
         serial: await issued_device(
             e.client, office, officers[o], serial=serial, officer_id=o, section=s

@@ -13,7 +13,7 @@ import httpx
 import jwt
 import pytest
 
-from conftest import Embedded, TokenFactory, seed_staff
+from conftest import Embedded, TokenFactory, appoint, seed_staff
 from quancheng.common.auth import Role
 
 GOOD_CHECK: dict[str, Any] = {
@@ -233,6 +233,8 @@ async def test_credentials_are_issued_by_the_devices_own_section_only(
 ) -> None:
     device_id = await bureau.device("BC-1", section="JC2")
     path = f"/api/v1/devices/{device_id}/credentials"
+    await appoint(bureau.client, bureau.office, "JC2", custodian="c2")
+    await appoint(bureau.client, bureau.office, "JC1", custodian="c1")
     own = embedded.auth(token("c2", Role.CUSTODIAN, section="JC2"))
     other = embedded.auth(token("c1", Role.CUSTODIAN, section="JC1"))
     officer = embedded.auth(token("officer-9", Role.OFFICER, section="JC2"))

@@ -746,8 +746,9 @@ async def test_a_section_head_or_custodian_sees_only_their_own_section(
     section: str,
 ) -> None:
     await import_sample_bureau(client, office)
+    named = {"JC1": "jc1-zhao", "JC2": "jc2-zhou", "ZD": "zd-zheng"}  # as the workbook names them
 
-    report = await allocation(client, bearer(token("someone", role, section=section)))
+    report = await allocation(client, bearer(token(named[section], role, section=section)))
 
     assert sections_of(report) == {section: EXPECTED_SECTIONS[section]}
     expected = EXPECTED_SECTIONS[section]["lines"]

@@ -149,9 +149,10 @@ async def stored(settings: Settings) -> tuple[list[AuditEntry], list[OutboxMessa
             ).all()
     finally:
         await db.dispose()
-    # The whole chain is intact; the tests look at the devices' entries (the test bureau's
-    # seeding leaves entries of its own before them).
-    return [e for e in entries if e.target.startswith("device:")], list(outbox)
+    # The whole chain is intact; the tests look at the devices' entries and events (the test
+    # bureau's seeding leaves entries of its own, and staff events, before them).
+    devices = [m for m in outbox if m.topic == DeviceIssued.topic()]
+    return [e for e in entries if e.target.startswith("device:")], devices
 
 
 def written(stored: tuple[list[AuditEntry], list[OutboxMessage]]) -> tuple[list[Any], list[Any]]:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import TokenFactory, seed_staff
+from conftest import TokenFactory, appoint, seed_staff
 from quancheng.common.auth import Role
 from quancheng.common.settings import Settings
 from quancheng.device_registry.main import create_app
@@ -156,8 +156,10 @@ async def test_who_sees_which_officers(client: httpx.AsyncClient, token: TokenFa
         return [o["id"] for o in response.json()["items"]]
 
     office = bearer(token("office-1", Role.OFFICE))
-    head = bearer(token("h", Role.SECTION_HEAD, section="JC1"))
-    custodian = bearer(token("c", Role.CUSTODIAN, section="JC2"))
+    await appoint(client, office, "JC1", head="officer-7")
+    await appoint(client, office, "JC2", custodian="officer-9")
+    head = bearer(token("officer-7", Role.SECTION_HEAD, section="JC1"))
+    custodian = bearer(token("officer-9", Role.CUSTODIAN, section="JC2"))
     officer = bearer(token("officer-9", Role.OFFICER, section="JC2"))
 
     assert ids(await client.get("/api/v1/officers", headers=office)) == [
