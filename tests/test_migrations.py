@@ -17,7 +17,7 @@ COMMON_TABLES = {"outbox", "processed_events", "dead_letters", "audit_log"}
 OWN_TABLES = {
     "device-registry": {"devices", "device_events"},
     "ingest": {"known_devices"},
-    "catalog": set(),
+    "catalog": {"known_sections", "known_officers"},
     "access-gateway": set(),
     "retention": set(),
 }
