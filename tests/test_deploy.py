@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from sqlalchemy.engine import make_url
 
 from quancheng.common.auth import BuiltinIssuer, Role
@@ -31,8 +32,10 @@ from quancheng.common.settings import (
     Mode,
     ObjectStoreKind,
     Settings,
+    TelemetrySettings,
     env_names,
 )
+from quancheng.common.telemetry import span_exporters, tracer_provider
 from quancheng.common.testing.helm import HELM_VERSION, helm_binary, installed_version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +64,7 @@ EVERY_OPTION: dict[str, Any] = {
     "image": {"registry": "registry.bureau.internal:5000", "tag": "1.2.3", "pullPolicy": "Always"},
     "imagePullSecrets": [{"name": "bureau-registry"}],
     "serviceAccount": {"create": True, "name": "quancheng-runner", "annotations": {"a": "b"}},
+    "telemetry": {"otlpEndpoint": "http://otel-collector.observability:4318"},
     "config": {
         "logLevel": "DEBUG",
         "jsonLogs": False,
@@ -313,6 +317,8 @@ def _container(deployment: Manifest) -> dict[str, Any]:
 
 
 SETTING_NAMES = env_names()
+# The OpenTelemetry SDK's own variables that the chart sets.
+OTEL_NAMES = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"})
 
 
 def _settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
@@ -506,7 +512,7 @@ def test_the_environment_is_made_of_real_settings(
     services = rendered.by_component("Service")
     for component, deployment in rendered.by_component("Deployment").items():
         env = _environment(rendered, deployment)
-        assert set(env) <= SETTING_NAMES, set(env) - SETTING_NAMES
+        assert set(env) <= SETTING_NAMES | OTEL_NAMES, set(env) - SETTING_NAMES - OTEL_NAMES
         own_database = f"QUANCHENG_DATABASE__{component.upper().replace('-', '_')}"
         database_urls = set(env) & DATABASE_URL_NAMES
         assert database_urls == {own_database}, "each service gets its own database URL only"
@@ -531,6 +537,31 @@ def test_the_environment_is_made_of_real_settings(
             database = make_url(settings.database_url(component))
             assert database.password == "p@ss word+/:"
             assert database.query == {"sslmode": "verify-full"}
+
+
+def test_traces_go_to_the_collector_the_values_name(
+    rendered: Rendered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The services' own telemetry code, given a pod's environment, exports over OTLP exactly
+    when telemetry.otlpEndpoint is set, each service under its own name."""
+    endpoint = rendered.values.get("telemetry", {}).get("otlpEndpoint")
+    for name in [n for n in os.environ if n.startswith("OTEL_")]:
+        monkeypatch.delenv(name)
+    for component, deployment in rendered.by_component("Deployment").items():
+        env = _environment(rendered, deployment)
+        assert env["OTEL_SERVICE_NAME"] == component
+        assert env.get("OTEL_EXPORTER_OTLP_ENDPOINT") == endpoint
+        for name in OTEL_NAMES:
+            monkeypatch.delenv(name, raising=False)
+            if name in env:
+                monkeypatch.setenv(name, env[name])
+        exporters = span_exporters(TelemetrySettings())
+        assert [type(e) for e in exporters] == ([OTLPSpanExporter] if endpoint else [])
+        for exporter in exporters:
+            exporter.shutdown()
+        provider = tracer_provider(TelemetrySettings(), "quancheng")
+        assert provider.resource.attributes["service.name"] == component
+        provider.shutdown()
 
 
 def test_secrets_come_from_the_chart_or_the_operator(rendered: Rendered) -> None:
@@ -729,6 +760,7 @@ def _gateway_policy(policies: list[Manifest], gateway_labels: dict[str, str]) ->
         (["--set-json", "networkPolicy.gateway.allowedFrom=[]"], "allowedFrom"),
         (["--set-json", 'identity.externalIssuers=[{"issuer": "https://idp"}]'], "jwks_url"),
         (["--set", "image.pullPolicy=Sometimes"], "pullPolicy"),
+        (["--set", "telemetry.otlpEndpoint=otel-collector:4318"], "otlpEndpoint"),
     ],
 )
 def test_the_schema_rejects_bad_values(args: list[str], complaint: str) -> None:

@@ -38,6 +38,7 @@ from quancheng.common.settings import (
 from quancheng.common.storage import ObjectExistsError
 from quancheng.common.storage.minio import MinioObjectStore
 from quancheng.common.testing.cache import free_ports
+from quancheng.common.testing.jaeger import JaegerServer, Span, spans_of
 from quancheng.common.testing.kafka import KafkaServer
 from quancheng.common.testing.minio import MinioServer
 from quancheng.common.testing.postgres import PostgresServer
@@ -130,13 +131,25 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
+def jaeger() -> Iterator[JaegerServer]:
+    with JaegerServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def cluster(
     tmp_path_factory: pytest.TempPathFactory,
     postgres: PostgresServer,
     kafka_server: KafkaServer,
     minio_server: MinioServer,
+    jaeger: JaegerServer,
 ) -> Iterator[Cluster]:
     cluster = Cluster(tmp_path_factory.mktemp("distributed"), postgres, kafka_server, minio_server)
+    # Every service exports its spans to Jaeger, a batch every 200 ms.
+    cluster.env |= {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": jaeger.otlp_endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
     try:
         for service in SERVICES:  # the gateway last: its readiness does not wait for the others
             cluster.start(service)
@@ -504,6 +517,103 @@ def test_partial_uploads_on_two_replicas_become_one_original_in_minio(
         assert stored_original(cluster, minio_server, receipt["record_id"]) == data
     finally:
         cluster.stop("ingest-2")
+
+
+def _ancestors(span: Span, by_id: dict[str, Span]) -> list[Span]:
+    found = []
+    while span.parent_id is not None:
+        span = by_id[span.parent_id]
+        found.append(span)
+    return found
+
+
+def test_one_upload_is_one_trace_across_the_gateway_ingest_kafka_and_the_catalog(
+    cluster: Cluster, office: dict[str, str], officer: dict[str, str], jaeger: JaegerServer
+) -> None:
+    """An operator finds an upload in Jaeger whole: the gateway's request, ingest serving it
+    (over HTTP) and the catalog consuming its recording.ingested event (over Kafka), each the
+    child of the span that called it."""
+    device_id = issued_body_camera(cluster, office, officer)
+    gateway = cluster.url("access-gateway")
+    data = os.urandom(256 * 1024)
+    created = httpx.post(
+        f"{gateway}/files/",
+        content=data,
+        headers={
+            **officer,
+            **OCTETS,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": tus_metadata(device_id, "追踪.mp4"),
+        },
+        timeout=60,
+    )
+    assert created.status_code == 201, created.text
+    upload_id = created.headers["location"].rsplit("/", 1)[1]
+    receipt = httpx.get(
+        f"{gateway}/api/v1/uploads/{upload_id}/receipt", headers=officer, timeout=30
+    ).json()
+    record_id = receipt["record_id"]
+    assert record_id, receipt
+    eventually(
+        lambda: bool(
+            cluster.query(
+                "catalog", "SELECT 1 FROM records WHERE record_id = :r", r=uuid.UUID(record_id)
+            )
+        ),
+        "the catalog has the recording",
+    )
+    [(event_id,)] = cluster.query(
+        "ingest",
+        "SELECT event_id FROM outbox WHERE event_type = 'recording.ingested' AND key = :k",
+        k=record_id,
+    )
+
+    # The catalog's span for that very event leads to the trace.
+    consumed = {"messaging.message.id": str(event_id)}
+    spans: list[Span] = []
+
+    def whole() -> bool:
+        nonlocal spans
+        found = jaeger.traces("catalog", tags=consumed)
+        if len(found) != 1:
+            return False
+        trace = jaeger.trace(found[0]["traceID"])
+        spans = spans_of(trace) if trace is not None else []
+        ids = {span.span_id for span in spans}
+        services = {span.service for span in spans}
+        dangling = [s for s in spans if s.parent_id is not None and s.parent_id not in ids]
+        return {"access-gateway", "ingest", "catalog"} <= services and not dangling
+
+    eventually(whole, "the upload's trace is whole in Jaeger", timeout=30)
+    by_id = {span.span_id: span for span in spans}
+    [root] = [span for span in spans if span.parent_id is None]
+    # The instrumentation's default (pre-stable) HTTP conventions name the method http.method.
+    method = root.tags.get("http.request.method", root.tags.get("http.method"))
+    assert (root.service, root.tags["span.kind"], method) == (
+        "access-gateway",
+        "server",
+        "POST",
+    )
+    # Over HTTP: ingest's server span is the child of the gateway's client span, under the root.
+    [served] = [s for s in spans if s.service == "ingest" and s.tags["span.kind"] == "server"]
+    called, *above = _ancestors(served, by_id)
+    assert (called.service, called.tags["span.kind"]) == ("access-gateway", "client")
+    assert above[-1] == root
+    # Over Kafka: the consumer's span descends from ingest's request, which recorded the event.
+    # (Other services consume the same event, each with a span of its own.)
+    [consumer] = [
+        s
+        for s in spans
+        if s.service == "catalog" and s.tags.get("messaging.message.id") == str(event_id)
+    ]
+    assert (consumer.service, consumer.operation, consumer.tags["span.kind"]) == (
+        "catalog",
+        "consume recording.ingested",
+        "consumer",
+    )
+    producer, *_ = _ancestors(consumer, by_id)
+    assert producer.service == "ingest"
+    assert served in _ancestors(consumer, by_id)
 
 
 class Killer(threading.Thread):

@@ -191,7 +191,8 @@ class LimitSettings(BaseModel):
 class TelemetrySettings(BaseModel):
     json_logs: bool = True
     log_level: str = "INFO"
-    # Export spans to the console log (useful for development); production wires an OTLP exporter.
+    # Also print spans on the console (for development). Export over OTLP is configured by the
+    # standard OTEL_EXPORTER_OTLP_* variables, not here.
     console_spans: bool = False
 
 

@@ -1,8 +1,10 @@
-"""Traces (OpenTelemetry, FastAPI + httpx), structured JSON logs and Prometheus metrics."""
+"""Traces (OpenTelemetry, FastAPI + httpx, exported over OTLP), structured JSON logs and Prometheus
+metrics."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -10,11 +12,19 @@ from collections.abc import Awaitable, Callable, Mapping
 import httpx
 from fastapi import FastAPI, Response
 from opentelemetry import trace
+from opentelemetry.environment_variables import OTEL_TRACES_EXPORTER
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.environment_variables import (
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+)
+from opentelemetry.sdk.resources import SERVICE_NAME, OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -48,10 +58,81 @@ def configure_process(settings: TelemetrySettings, service_name: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    if settings.console_spans:
-        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
-    trace.set_tracer_provider(provider)
+    trace.set_tracer_provider(tracer_provider(settings, service_name))
+
+
+def tracer_provider(settings: TelemetrySettings, service_name: str) -> TracerProvider:
+    """A provider exporting to :func:`span_exporters`, in batches from a thread of its own (a
+    slow or unreachable collector never holds up a request). It flushes and shuts down at
+    process exit, so that a short-lived command loses none of its spans."""
+    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the service's own name.
+    resource = Resource.create({SERVICE_NAME: service_name}).merge(OTELResourceDetector().detect())
+    provider = TracerProvider(resource=resource)
+    for exporter in span_exporters(settings):
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider
+
+
+_SUPPORTED_EXPORTERS = {"otlp", "console", "none"}
+_OTLP_PROTOCOL = "http/protobuf"
+_EXPORT_LOG_INTERVAL_SECONDS = 300.0
+
+
+def span_exporters(settings: TelemetrySettings) -> list[SpanExporter]:
+    """Where spans go, as the standard variables say: OTLP when ``OTEL_TRACES_EXPORTER`` names
+    ``otlp`` or, unset, when an OTLP endpoint is given (the exporter reads every other
+    ``OTEL_EXPORTER_OTLP_*`` variable itself); the console when asked for."""
+    named = {
+        name.strip().lower()
+        for name in os.environ.get(OTEL_TRACES_EXPORTER, "").split(",")
+        if name.strip()
+    }
+    if unsupported := named - _SUPPORTED_EXPORTERS:
+        raise ValueError(
+            f"{OTEL_TRACES_EXPORTER}: {', '.join(sorted(unsupported))} is not available "
+            f"(choose from {', '.join(sorted(_SUPPORTED_EXPORTERS))})"
+        )
+    exporters: list[SpanExporter] = []
+    if settings.console_spans or "console" in named:
+        exporters.append(ConsoleSpanExporter())
+    endpoint = os.environ.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or os.environ.get(
+        OTEL_EXPORTER_OTLP_ENDPOINT
+    )
+    # Unset, the exporter defaults to otlp; but with no endpoint named, nothing is sent.
+    if ("otlp" in named) if named else bool(endpoint):
+        exporters.append(_otlp_exporter())
+    return exporters
+
+
+def _otlp_exporter() -> OTLPSpanExporter:
+    for variable in (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL):
+        protocol = os.environ.get(variable)
+        if protocol and protocol.strip() != _OTLP_PROTOCOL:
+            raise ValueError(f"{variable}={protocol}: only {_OTLP_PROTOCOL} is available")
+    exporter_log = logging.getLogger(OTLPSpanExporter.__module__)
+    if not any(isinstance(f, _Repeats) for f in exporter_log.filters):
+        exporter_log.addFilter(_Repeats(_EXPORT_LOG_INTERVAL_SECONDS))
+    return OTLPSpanExporter()
+
+
+class _Repeats(logging.Filter):
+    """Each kind of warning or error passes once per interval: while the collector is away,
+    the exporter logs every retry and every batch it gives up on."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__()
+        self._interval = interval
+        self._passed: dict[tuple[int, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        kind = (record.levelno, str(record.msg))
+        last = self._passed.get(kind)
+        if last is not None and record.created - last < self._interval:
+            return False
+        self._passed[kind] = record.created
+        return True
 
 
 def instrument_app(app: FastAPI) -> None:

@@ -1,12 +1,12 @@
 """``python -m quancheng.common.testing``: install every server the test suites start
-(PostgreSQL, Apache Kafka, MinIO, Helm, and tusd for the ingest benchmark). Each install is
-cached and a no-op the second time."""
+(PostgreSQL, Apache Kafka, MinIO, Helm, Jaeger, and tusd for the ingest benchmark). Each install
+is cached and a no-op the second time."""
 
 from __future__ import annotations
 
 import time
 
-from quancheng.common.testing import helm, kafka, minio, postgres, tusd
+from quancheng.common.testing import helm, jaeger, kafka, minio, postgres, tusd
 
 
 def main() -> None:
@@ -15,6 +15,7 @@ def main() -> None:
         ("Apache Kafka", kafka.install),
         ("MinIO", minio.install),
         ("Helm", helm.install),
+        ("Jaeger", jaeger.install),
         ("tusd", tusd.install),
     ):
         started = time.monotonic()
