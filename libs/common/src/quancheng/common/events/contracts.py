@@ -164,13 +164,18 @@ class DeviceStatusChanged(Event):
     officer_id: str | None = None
 
 
-class SectionChanged(Event):
+class StaffEvent(Event):
+    """The registry's sections and officers share one stream, so that they arrive in order."""
+
+    stream = "staff"
+
+
+class SectionChanged(StaffEvent):
     """A section as it now is, after it was made or changed (its head and device custodian
     included): a consumer keeps the last one it was told."""
 
     event_type = "section.changed"
     aggregate_field = "code"
-    stream = "staff"  # one topic for the registry's sections and officers, in order
 
     code: str
     name: str
@@ -180,34 +185,29 @@ class SectionChanged(Event):
     by: str
 
 
-class OfficerRegistered(Event):
-    """An officer the registry now has. ``officer_id`` is the account their tokens name."""
+class OfficerState(StaffEvent):
+    """An officer as they now are. ``officer_id`` is the account their tokens name."""
+
+    aggregate_field = "officer_id"
+
+    officer_id: str
+    name: str
+    section: str
+    frontline: bool = False
+    active: bool = True
+    by: str
+
+
+class OfficerRegistered(OfficerState):
+    """An officer the registry now has."""
 
     event_type = "officer.registered"
-    aggregate_field = "officer_id"
-    stream = "staff"  # one topic for the registry's sections and officers, in order
-
-    officer_id: str
-    name: str
-    section: str
-    frontline: bool = False
-    active: bool = True
-    by: str
 
 
-class OfficerChanged(Event):
-    """An officer as they now are, after a change (of section, name, duty …)."""
+class OfficerChanged(OfficerState):
+    """An officer after a change (of section, name, duty …)."""
 
     event_type = "officer.changed"
-    aggregate_field = "officer_id"
-    stream = "staff"  # one topic for the registry's sections and officers, in order
-
-    officer_id: str
-    name: str
-    section: str
-    frontline: bool = False
-    active: bool = True
-    by: str
 
 
 class RetentionDestroyed(Event):
