@@ -40,6 +40,10 @@ CHECKS = [
     content_type_conformance,
 ]
 
+# Headers that frame the HTTP message itself: the HTTP server answers a malformed one before any
+# application sees the request (400, no body), outside what an API document describes.
+FRAMING_HEADERS = {"transfer-encoding", "content-length", "connection", "host", "te", "upgrade"}
+
 
 class Platform:
     def __init__(self, base: str, data_dir: Path) -> None:
@@ -107,6 +111,8 @@ def test_every_operation_keeps_its_documented_promises(
             suppress_health_check=list(HealthCheck),
         )
         def keeps_its_promises(case: Case[Any]) -> None:
+            for name in [n for n in case.headers or {} if n.lower() in FRAMING_HEADERS]:
+                del case.headers[name]
             for headers in tokens:
                 case.call_and_validate(base_url=platform.base, headers=headers, checks=CHECKS)
 

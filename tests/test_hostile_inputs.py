@@ -41,7 +41,7 @@ def office(embedded: Embedded, token: TokenFactory) -> dict[str, str]:
 def assert_refused(response: httpx.Response, status: int, error: str, zh: str) -> None:
     assert response.status_code == status, response.text
     body = response.json()
-    assert body["error"] == error
+    assert body["error"] == error, body
     assert {"error", "message", "message_zh"} <= set(body)
     assert zh in body["message_zh"]
 
@@ -50,14 +50,6 @@ async def assert_answers(embedded: Embedded, office: dict[str, str]) -> None:
     assert (await embedded.client.get("/healthz")).json()["status"] == "ok"
     listed = await embedded.client.get("/api/v1/officers", headers=office)
     assert listed.status_code == 200, listed.text
-
-
-def ingest_behind_the_gateway(embedded: Embedded) -> httpx.AsyncClient:
-    """The gateway's own client of ingest. Headers beyond ASCII are sent this way: the gateway
-    can't forward them yet (its ``forward`` gives httpx the header values as Latin-1 text, which
-    httpx encodes as ASCII), so through it they fail before ingest sees them."""
-    client: httpx.AsyncClient = embedded.app.state.upstreams.client("ingest")
-    return client
 
 
 def encoded(meta: dict[str, str]) -> str:
@@ -69,16 +61,85 @@ def with_bytes(headers: dict[str, str], name: str, value: bytes) -> list[tuple[b
     return [(k.encode(), v.encode()) for k, v in headers.items()] + [(name.encode(), value)]
 
 
+async def upload_begun(
+    embedded: Embedded, office: dict[str, str], token: TokenFactory, length: int
+) -> tuple[dict[str, str], str]:
+    """An officer's headers and the location of the upload they have just begun."""
+    officer = embedded.auth(token("officer-7", Role.OFFICER, section="JC1"))
+    await seed_staff(embedded.client, office)
+    device_id = await issued_device(embedded.client, office, officer, serial="BC-1")
+    meta = {
+        "filename": "a.mp4",
+        "device_id": device_id,
+        "officer_id": "officer-7",
+        "kind": "video",
+        "captured_at": "2026-11-28T09:30:00+08:00",
+    }
+    created = await embedded.client.post(
+        "/files/",
+        headers={**officer, **TUS, "Upload-Length": str(length), "Upload-Metadata": encoded(meta)},
+    )
+    assert created.status_code == 201, created.text
+    return officer, created.headers["location"]
+
+
 async def body_that_stops(first: bytes) -> AsyncIterator[bytes]:
     yield first
     await asyncio.Event().wait()  # the rest of what Content-Length announced never comes
+
+
+@pytest.mark.parametrize("path", LISTS)
+async def test_a_header_beyond_ascii_is_passed_on(
+    embedded: Embedded, office: dict[str, str], path: str
+) -> None:
+    note = "科室".encode()
+    without_token = await embedded.client.get(path, headers=with_bytes({}, "X-Note", note))
+    assert_refused(without_token, 401, "unauthenticated", "访问令牌")
+
+    listed = await embedded.client.get(path, headers=with_bytes(office, "X-Note", note))
+
+    assert listed.status_code == 200, listed.text
+
+
+async def test_an_upload_checksum_beyond_ascii_is_refused(
+    embedded: Embedded, office: dict[str, str], token: TokenFactory
+) -> None:
+    officer, location = await upload_begun(embedded, office, token, length=3)
+    headers = {
+        **officer,
+        **TUS,
+        "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream",
+    }
+
+    response = await embedded.client.patch(
+        location,
+        headers=with_bytes(headers, "Upload-Checksum", "sha1 科室".encode()),
+        content=b"abc",
+    )
+
+    assert_refused(response, 400, "invalid_header", "Upload-Checksum 不是 base64")
+    await assert_answers(embedded, office)
+
+
+async def test_basic_credentials_beyond_ascii_are_refused(
+    embedded: Embedded, office: dict[str, str]
+) -> None:
+    response = await embedded.client.post(
+        "/api/v1/device-tokens",
+        headers=with_bytes({}, "Authorization", "Basic 科室".encode()),
+        data={"grant_type": "client_credentials"},
+    )
+
+    assert_refused(response, 400, "invalid_request", "Basic 认证格式错误")
+    await assert_answers(embedded, office)
 
 
 async def test_an_upload_length_in_other_digits_is_refused(
     embedded: Embedded, office: dict[str, str]
 ) -> None:
     # Byte 0xB2, read as Latin-1: "²", a digit to str.isdigit and no number to int().
-    response = await ingest_behind_the_gateway(embedded).post(
+    response = await embedded.client.post(
         "/files/", headers=with_bytes({**office, **TUS}, "Upload-Length", "²".encode("latin-1"))
     )
 
@@ -99,7 +160,7 @@ async def test_upload_metadata_beyond_ascii_is_refused(
     headers = with_bytes(
         {**office, **TUS, "Upload-Length": "3"}, "Upload-Metadata", metadata.encode()
     )
-    response = await ingest_behind_the_gateway(embedded).post("/files/", headers=headers)
+    response = await embedded.client.post("/files/", headers=headers)
 
     assert_refused(response, 400, "invalid_metadata", f"Upload-Metadata 中的 {zh}")
     assert response.json()["key"] == key
@@ -136,6 +197,28 @@ async def test_a_control_character_in_a_query_is_refused(
     await assert_answers(embedded, office)
 
 
+async def test_text_no_database_can_hold_is_refused(
+    embedded: Embedded, office: dict[str, str]
+) -> None:
+    # A JSON escape delivers what PostgreSQL's text refuses (SQLite would keep it), and a lone
+    # half of a surrogate pair, which no UTF-8 encodes.
+    json_headers = {**office, "Content-Type": "application/json"}
+    nul, surrogate = [
+        await embedded.client.post(
+            "/api/v1/sections",
+            headers=json_headers,
+            content=f'{{"code": "JC8", "name": "监管{escape}八科"}}'.encode(),
+        )
+        for escape in ("\\u0000", "\\ud800")
+    ]
+
+    assert_refused(nul, 422, "unstorable_text", "请求中含有无法保存的字符（U+0000）")
+    assert_refused(surrogate, 422, "invalid_request", "body.name：含有无效的字符")
+    sections = await embedded.client.get("/api/v1/sections", headers=office)
+    assert "JC8" not in [s["code"] for s in sections.json()["items"]]
+    await assert_answers(embedded, office)
+
+
 async def test_a_body_shorter_than_its_content_length_is_given_up(
     embedded: Embedded, office: dict[str, str]
 ) -> None:
@@ -158,22 +241,7 @@ async def test_a_body_shorter_than_its_content_length_is_given_up(
 async def test_a_stalled_upload_is_ended_and_can_be_resumed(
     embedded: Embedded, office: dict[str, str], token: TokenFactory
 ) -> None:
-    officer = embedded.auth(token("officer-7", Role.OFFICER, section="JC1"))
-    await seed_staff(embedded.client, office)
-    device_id = await issued_device(embedded.client, office, officer, serial="BC-1")
-    meta = {
-        "filename": "a.mp4",
-        "device_id": device_id,
-        "officer_id": "officer-7",
-        "kind": "video",
-        "captured_at": "2026-11-28T09:30:00+08:00",
-    }
-    created = await embedded.client.post(
-        "/files/",
-        headers={**officer, **TUS, "Upload-Length": "1000", "Upload-Metadata": encoded(meta)},
-    )
-    assert created.status_code == 201, created.text
-    location = created.headers["location"]
+    officer, location = await upload_begun(embedded, office, token, length=1000)
     patch = {**officer, **TUS, "Content-Type": "application/offset+octet-stream"}
 
     stalled = await asyncio.wait_for(
@@ -220,28 +288,18 @@ async def test_json_bodies_are_capped_and_uploads_and_imports_are_not(
 
     # A tus upload and a spreadsheet import are far larger than any JSON, and pass.
     data = b"v" * (3 * 1024 * 1024)
-    officer = embedded.auth(token("officer-7", Role.OFFICER, section="JC1"))
-    await seed_staff(embedded.client, office)
-    device_id = await issued_device(embedded.client, office, officer, serial="BC-2")
-    meta = {
-        "filename": "big.mp4",
-        "device_id": device_id,
-        "officer_id": "officer-7",
-        "kind": "video",
-        "captured_at": "2026-11-28T09:30:00+08:00",
-    }
-    uploaded = await embedded.client.post(
-        "/files/",
+    officer, location = await upload_begun(embedded, office, token, length=len(data))
+    uploaded = await embedded.client.patch(
+        location,
         headers={
             **officer,
             **TUS,
-            "Upload-Length": str(len(data)),
-            "Upload-Metadata": encoded(meta),
+            "Upload-Offset": "0",
             "Content-Type": "application/offset+octet-stream",
         },
         content=data,
     )
-    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.status_code == 204, uploaded.text
     assert uploaded.headers["upload-offset"] == str(len(data))
     # The registry reads all of it, to find a cell beyond what a CSV may hold.
     sheet = "科室代码,科室名称,监管科室\nX1," + "科" * 500_000 + ",否\n"

@@ -97,13 +97,18 @@ async def test_forwarded_path_is_the_routed_path_byte_for_byte(
     created = await embedded.client.post("/api/v1/officers", json=officer, headers=office)
     assert created.status_code == 201, created.text
     forwarded.clear()
-    raw_path = "/api/v1/officers/%2541-%E5%91%A8?x=%26"
+    raw_path = "/api/v1/officers/%2541-%E5%91%A8"
+    # A query's escapes too: "%26" is a value's "&", not the start of another parameter.
+    raw_query = "/api/v1/devices?serial_number=%2541%26kind%3Dcamera"
 
     response = await embedded.client.get(raw_path, headers=office)
+    listed = await embedded.client.get(raw_query, headers=office)
 
     assert response.status_code == 200, response.text
     assert response.json()["id"] == "%41-周"
-    assert forwarded == [f"GET device-registry {raw_path}"]
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["items"] == []
+    assert forwarded == [f"GET device-registry {raw_path}", f"GET device-registry {raw_query}"]
 
 
 async def test_trailing_slash_is_answered_without_a_redirect(

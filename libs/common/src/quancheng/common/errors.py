@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from quancheng.common.db.database import UnstorableTextError
 from quancheng.common.storage.base import StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ _PROBLEM_ZH = {
     "dict_type": "应为 JSON 对象",
     "list_type": "应为列表",
     "string_type": "应为文本",
+    "string_unicode": "含有无效的字符（不成对的代理项）",
     "string_too_short": "过短（至少 {min_length} 个字符）",
     "string_too_long": "过长（至多 {max_length} 个字符）",
     "string_pattern_mismatch": "格式不正确",
@@ -137,6 +139,15 @@ def install_error_handlers(app: FastAPI) -> None:
             "message": "; ".join(f"{p['field']}: {p['problem']}" for p in problems),
             "message_zh": "；".join(f"{p['field']}：{p['problem_zh']}" for p in problems),
             "problems": problems,
+        }
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(UnstorableTextError)
+    async def _unstorable(_request: Request, exc: UnstorableTextError) -> JSONResponse:
+        body = {
+            "error": "unstorable_text",
+            "message": f"the request holds a character that can't be stored ({exc})",
+            "message_zh": f"请求中含有无法保存的字符（{exc}），请删除后重试",
         }
         return JSONResponse(body, status_code=422)
 

@@ -23,6 +23,7 @@ from quancheng.common.db import Database, MigrationSet, upgrade
 from quancheng.common.errors import install_error_handlers
 from quancheng.common.events import Consumers, OutboxRelay
 from quancheng.common.limits import RequestLimits
+from quancheng.common.query import refuse_unknown_query
 from quancheng.common.settings import Settings
 from quancheng.common.telemetry import Metrics, configure_process, instrument_app
 from quancheng.common.wiring import Platform
@@ -47,6 +48,8 @@ class ServiceDefinition:
     openapi_url: str | None = "/openapi.json"
     # Extra facts for /readyz (the gateway reports every service's readiness and events there).
     ready_details: Callable[[Request], Awaitable[dict[str, Any]]] | None = None
+    # Routers after ``routers`` that pass requests on to a service, which judges their query.
+    forwarders: Sequence[APIRouter] = field(default_factory=tuple)
 
 
 @dataclass
@@ -171,8 +174,11 @@ def create_service_app(
     install_error_handlers(app)
     app.add_middleware(RequestLimits, settings=settings.limits)
     Metrics(definition.name).install(app, events=lambda: event_figures(state))
-    app.include_router(_health_router(definition))
+    checked = [Depends(refuse_unknown_query)]
+    app.include_router(_health_router(definition), dependencies=checked)
     for router in definition.routers:
+        app.include_router(router, dependencies=checked)
+    for router in definition.forwarders:
         app.include_router(router)
     instrument_app(app)
     return app

@@ -144,9 +144,11 @@ async def forward(request: Request, service: str) -> StreamingResponse:
     target = upstream_target(request)
     upstreams = upstreams_of(request)
     client = upstreams.client(service)
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
+    # Raw bytes both ways: a header value beyond ASCII passes as the client sent it (the service
+    # judges it), and repeated headers (Set-Cookie) stay separate instead of being joined.
+    headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1") not in _HOP_BY_HOP]
     if request.client is not None:
-        headers.append(("x-forwarded-for", request.client.host))
+        headers.append((b"x-forwarded-for", request.client.host.encode("latin-1")))
     upstream_request = client.build_request(
         request.method, target, headers=headers, content=request.stream()
     )
@@ -160,17 +162,21 @@ async def forward(request: Request, service: str) -> StreamingResponse:
             f"服务 {service} 暂不可用",
             headers={"Retry-After": "5"},
         ) from exc
-    response_headers = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP}
-    if "location" in response_headers:
-        location = public_location(response_headers.pop("location"), response, upstreams)
-        if location is not None:
-            response_headers["location"] = location
-    return StreamingResponse(
+    answer = StreamingResponse(
         response.aiter_raw(),
         status_code=response.status_code,
-        headers=response_headers,
         background=BackgroundTask(response.aclose),
     )
+    for key, value in response.headers.raw:
+        name = key.lower().decode("latin-1")
+        if name == "location":
+            location = public_location(value.decode("latin-1"), response, upstreams)
+            if location is None:
+                continue
+            value = location.encode("latin-1")
+        if name not in _HOP_BY_HOP:
+            answer.raw_headers.append((key.lower(), value))
+    return answer
 
 
 async def check_device_token(request: Request) -> None:

@@ -6,7 +6,6 @@ Kept apart from the upload rules so that the routes read as the protocol does.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from typing import Any, Literal
 from uuid import UUID
@@ -77,7 +76,7 @@ def checksum(value: str | None) -> tuple[str, bytes] | None:
         )
     try:
         return algorithm, base64.b64decode(encoded.strip(), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character beyond ASCII
         raise tus_error(
             400, "invalid_header", "Upload-Checksum is not base64", "Upload-Checksum 不是 base64"
         ) from None

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -65,6 +65,36 @@ def configure_sqlite(sync_engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class UnstorableTextError(ValueError):
+    """U+0000 in text: PostgreSQL's text can't hold it, though a JSON escape or a form lets a
+    client send it (and SQLite would keep it). Lone surrogates never come this far: every decoder
+    of requests refuses them."""
+
+    def __str__(self) -> str:
+        return "U+0000"
+
+
+def refuse_unstorable_text(sync_engine: Any) -> None:
+    """Check every text parameter before it reaches the driver, whichever way it came in (a JSON
+    body, a form, a spreadsheet, tus metadata), so that both databases refuse the same text."""
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _check(
+        _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> None:
+        # One row (a tuple or a mapping), many rows, or an insert's batch flattened into one.
+        pending = [parameters]
+        while pending:
+            value = pending.pop()
+            if isinstance(value, str):
+                if "\x00" in value:
+                    raise UnstorableTextError
+            elif isinstance(value, Mapping):
+                pending.extend(value.values())
+            elif isinstance(value, list | tuple):
+                pending.extend(value)
+
+
 class Database:
     """A service's database: its engine, its sessions and the hooks that run after a commit."""
 
@@ -93,6 +123,7 @@ class Database:
         engine = create_async_engine(async_url(self.url), **kwargs)
         if self.is_sqlite:
             configure_sqlite(engine.sync_engine)
+        refuse_unstorable_text(engine.sync_engine)
         self._engine = engine
         self._sessionmaker = async_sessionmaker(
             engine,

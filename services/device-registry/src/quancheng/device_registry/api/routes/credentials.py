@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Annotated
 from urllib.parse import parse_qs
@@ -69,9 +68,10 @@ async def device_credentials(
     summary="Revoke upload credentials, at once 吊销上传凭据",
 )
 async def revoke(
-    client_id: UUID, data: RevokeRequest, session: SessionDep, principal: Keeper
+    client_id: UUID, session: SessionDep, principal: Keeper, data: RevokeRequest | None = None
 ) -> UploadClientRead:
-    return UploadClientRead.of(await credentials.revoke(session, principal, client_id, data.reason))
+    reason = None if data is None else data.reason
+    return UploadClientRead.of(await credentials.revoke(session, principal, client_id, reason))
 
 
 @router.get("/api/v1/docking-stations", summary="Docking stations 采集站列表")
@@ -160,7 +160,7 @@ async def _client_credentials(request: Request) -> tuple[str, str]:
     if scheme.lower() == "basic":
         try:
             client_id, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (a character beyond ASCII too), or not UTF-8 inside
             raise _bad_request("malformed Basic credentials", "Basic 认证格式错误") from None
         return client_id, secret
     if "client_id" not in fields or "client_secret" not in fields:
