@@ -85,6 +85,36 @@ def test_serve_runs_one_service_and_the_gateway_reaches_it_by_url(tmp_path: Path
     assert [d["serial_number"] for d in direct.json()["items"]] == ["VR-3"]
 
 
+def test_the_banner_of_up_tells_a_token_command_that_works_from_anywhere(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "var", free_port()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    base = f"http://127.0.0.1:{port}"
+    up = [CLI, "up", "--port", str(port), "--data-dir", str(data_dir)]
+    with running(up, f"{base}/healthz", cwd=REPO) as started:
+        banner = started.printed()
+        [told] = [line for line in banner.splitlines() if line.strip().startswith("Token:")]
+        command = told.split("Token:", 1)[1].strip().replace("NAME", "office-1")
+        # Pasted into a shell in another directory, with a PATH that knows no quancheng.
+        minted = subprocess.run(
+            ["/bin/sh", "-c", command],
+            cwd=elsewhere,
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert minted.returncode == 0, (command, minted.stderr)
+        me = httpx.get(
+            f"{base}/api/v1/me", headers={"Authorization": f"Bearer {minted.stdout.strip()}"}
+        )
+
+    assert f"API:     {base}" in banner
+    assert me.status_code == 200, me.text
+    assert me.json()["subject"] == "office-1"
+
+
 def test_up_serves_every_service_and_keeps_data_across_a_restart(tmp_path: Path) -> None:
     data_dir, port = tmp_path / "var", free_port()
     minted = run_cli("token", "--sub", "office-1", "--role", "office", "--data-dir", str(data_dir))

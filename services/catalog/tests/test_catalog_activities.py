@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -194,6 +194,29 @@ async def test_an_officer_records_an_activity_of_their_section_with_chinese_labe
     assert datetime.fromisoformat(fetched.json()["started_at"]) == MORNING
 
 
+async def test_every_time_is_answered_in_utc_whatever_offset_it_came_in(
+    client: httpx.AsyncClient, token: TokenFactory
+) -> None:
+    """The answer to the POST (which echoes what was sent) and a later GET write times alike."""
+    officer = auth(token, "officer-7", Role.OFFICER, section="JC1")
+    beijing = timezone(timedelta(hours=8))
+    started = MORNING.astimezone(beijing).isoformat()  # 2026-11-27T17:00:00+08:00
+
+    created = await recorded(client, officer, started_at=started)
+    ended = await client.post(
+        f"/api/v1/activities/{created['id']}/end",
+        json={"ended_at": (MORNING + timedelta(hours=2)).astimezone(beijing).isoformat()},
+        headers=officer,
+    )
+    fetched = await client.get(f"/api/v1/activities/{created['id']}", headers=officer)
+
+    assert created["started_at"] == "2026-11-27T09:00:00Z"
+    assert ended.json()["ended_at"] == fetched.json()["ended_at"] == "2026-11-27T11:00:00Z"
+    for answer in (created, ended.json(), fetched.json()):
+        times = [answer[k] for k in ("started_at", "ended_at", "created_at", "updated_at")]
+        assert all(t is None or t.endswith("Z") for t in times), times
+
+
 @pytest.mark.req("B-2")
 async def test_the_four_kinds_of_enforcement_are_recorded(
     client: httpx.AsyncClient, token: TokenFactory
@@ -331,7 +354,8 @@ async def test_an_activity_is_ended_not_before_it_started(
         end_url, json={"ended_at": (MORNING - timedelta(seconds=1)).isoformat()}, headers=officer
     )
     ended = await client.post(end_url, json={"ended_at": night}, headers=officer)
-    now = await client.post(f"/api/v1/activities/{by_now['id']}/end", json={}, headers=officer)
+    # No body at all: its only field is optional.
+    now = await client.post(f"/api/v1/activities/{by_now['id']}/end", headers=officer)
 
     assert refusal(too_early) == (400, "ends_before_start")
     assert "早于" in too_early.json()["message_zh"]

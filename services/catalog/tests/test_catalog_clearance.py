@@ -391,3 +391,22 @@ async def test_archiving_and_the_archive_count_only_name_what_the_caller_may_see
         (group,) = year.json()
         by_start = sorted(group["activities"], key=lambda entry: entry["started_at"])
         assert [entry["records"] for entry in by_start] == counts
+
+
+@pytest.mark.req("B-11")
+@pytest.mark.req("C-4")
+async def test_describing_a_record_without_its_secrecy_keeps_the_secrecy(
+    client: httpx.AsyncClient, cleared: Headers, bureau: Bureau
+) -> None:
+    path = f"/api/v1/records/{bureau.secret_record}/archival"
+
+    described = await client.put(path, json={"proves": "封存现场"}, headers=cleared)
+    assert described.status_code == 200, described.text
+    assert (described.json()["secrecy"], described.json()["proves"]) == ("secret", "封存现场")
+
+    nulled = await client.put(path, json={"secrecy": None, "producer": "陈静"}, headers=cleared)
+    assert nulled.status_code == 200, nulled.text
+    kept = nulled.json()
+    assert (kept["secrecy"], kept["proves"], kept["producer"]) == ("secret", "封存现场", "陈静")
+    read = await client.get(f"/api/v1/records/{bureau.secret_record}", headers=cleared)
+    assert read.json()["secrecy"] == "secret"

@@ -175,9 +175,11 @@ async def test_statistics_per_section_type_officer_and_month(
     by_section = await statistics(http, office, group_by="section")
 
     assert (by_section["group_by"], by_section["group_label"]) == ("section", "科室")
+    # Labelled with the names the registry gave, keyed by code.
+    assert [r["key"] for r in by_section["rows"]] == ["JC1", "JC2"]
     assert [figures(r) for r in by_section["rows"]] == [
-        ("JC1", 4, 5.5, 3, 2.5, 402_000_000, 11, 1, 2, 0.5),
-        ("JC2", 2, 1.25, 1, 1.25, 50_000_000, 0, 2, 2, 1.0),
+        ("监管一科", 4, 5.5, 3, 2.5, 402_000_000, 11, 1, 2, 0.5),
+        ("监管二科", 2, 1.25, 1, 1.25, 50_000_000, 0, 2, 2, 1.0),
     ]
     assert by_section["total"]["key"] == "total"
     assert figures(by_section["total"]) == ("合计", 6, 6.75, 4, 3.75, 452_000_000, 11, 3, 4, 0.6667)
@@ -191,10 +193,10 @@ async def test_statistics_per_section_type_officer_and_month(
     ]
     # An activity counts under each of its officers; the total counts it once.
     by_officer = await statistics(http, office, group_by="officer")
-    assert [(r["label"], r["activities"]) for r in by_officer["rows"]] == [
-        ("officer-7", 3),
-        ("officer-8", 2),
-        ("officer-9", 2),
+    assert [(r["key"], r["label"], r["activities"]) for r in by_officer["rows"]] == [
+        ("officer-7", "李明", 3),
+        ("officer-8", "王芳", 2),
+        ("officer-9", "张伟", 2),
     ]
     assert by_officer["total"]["activities"] == 6
     # Months as Shanghai reads its calendar, not UTC.
@@ -215,8 +217,8 @@ async def test_statistics_per_section_type_officer_and_month(
         started_to="2026-12-01T00:00:00+08:00",
     )
     assert [figures(r) for r in november["rows"]] == [
-        ("JC1", 2, 3.5, 2, 2.0, 302_000_000, 3, 1, 1, 0.5),
-        ("JC2", 2, 1.25, 1, 1.25, 50_000_000, 0, 2, 2, 1.0),
+        ("监管一科", 2, 3.5, 2, 2.0, 302_000_000, 3, 1, 1, 0.5),
+        ("监管二科", 2, 1.25, 1, 1.25, 50_000_000, 0, 2, 2, 1.0),
     ]
     assert november["total"]["activities"] == 4
 
@@ -237,7 +239,7 @@ async def test_statistics_refuse_bad_queries_and_strangers_and_keep_to_the_secti
 
     head_2 = auth(token, "head-2", Role.SECTION_HEAD, section="JC2")
     seen = await statistics(http, head_2, group_by="section")
-    assert [r["label"] for r in seen["rows"]] == ["JC2"]
+    assert [r["key"] for r in seen["rows"]] == ["JC2"]
     assert figures(seen["total"]) == ("合计", 2, 1.25, 1, 1.25, 50_000_000, 0, 2, 2, 1.0)
 
     for role in (Role.DEVICE, Role.EXTERNAL):

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import col, select
 
-from conftest import TokenFactory, appoint, seed_staff
+from conftest import PRE_USE_CHECK, TokenFactory, appoint, seed_staff
 from quancheng.common import audit
 from quancheng.common.audit import AuditEntry
 from quancheng.common.auth import Role
@@ -216,6 +216,40 @@ async def test_the_device_list_pages_in_registration_order(
     assert [d["serial_number"] for page in pages for d in page["items"]] == serials
     too_large = await client.get(DEVICES, params={"limit": 501}, headers=office)
     assert too_large.status_code == 422
+
+
+async def test_the_device_list_filters_and_refuses_what_it_does_not_know(
+    client: httpx.AsyncClient, office: dict[str, str]
+) -> None:
+    camera = await register(client, office, device("JC1-CAM"))
+    recorder = await register(client, office, device("JC1-REC", kind="voice_recorder"))
+    other = await register(client, office, device("JC2-CAM", section="JC2"))
+    for path, payload in (
+        ("transitions", {"to": "in_stock"}),
+        ("issue", {"officer_id": "officer-7", "check": PRE_USE_CHECK}),
+    ):
+        moved = await client.post(f"{DEVICES}/{camera['id']}/{path}", json=payload, headers=office)
+        assert moved.status_code == 200, moved.text
+
+    async def listed(**query: str) -> list[str]:
+        response = await client.get(DEVICES, params=query, headers=office)
+        assert response.status_code == 200, response.text
+        return [d["serial_number"] for d in response.json()["items"]]
+
+    assert await listed(section="JC2") == [other["serial_number"]]
+    assert await listed(serial_number="JC1-REC") == [recorder["serial_number"]]
+    assert await listed(kind="voice_recorder") == [recorder["serial_number"]]
+    assert await listed(status="issued", holder="officer-7") == [camera["serial_number"]]
+    assert await listed(section="JC1", status="registered") == [recorder["serial_number"]]
+    assert await listed(section="JC9") == []
+    # A misspelt filter is refused, not ignored (which would list every device).
+    misspelt = await client.get(DEVICES, params={"serial": "JC1-REC"}, headers=office)
+    assert misspelt.status_code == 400
+    assert misspelt.json()["error"] == "unknown_query_parameter"
+    assert "serial" in misspelt.json()["message_zh"]
+    assert "serial_number" in misspelt.json()["message"]
+    bad_status = await client.get(DEVICES, params={"status": "stolen"}, headers=office)
+    assert bad_status.status_code == 422
 
 
 async def test_each_registration_is_audited_and_announced_once(

@@ -231,6 +231,15 @@ async def move(
         assert response.json()["status"] == target
 
 
+def counted(report: dict[str, Any]) -> dict[str, tuple[int, int, int]]:
+    """An import's answer as (created, updated, unchanged) for each sheet it had."""
+    return {
+        sheet: (c["created"], c["updated"], c["unchanged"])
+        for sheet, c in report.items()
+        if isinstance(c, dict)
+    }
+
+
 # --- the sample bureau ------------------------------------------------------------------------
 
 
@@ -241,13 +250,21 @@ async def test_the_sample_bureau_workbook_imports_in_one_request(
     response = await import_file(client, office, sample_bureau())
 
     assert response.status_code == 200, response.text
-    assert response.json() == {
-        "dry_run": False,
-        "sections": {"created": 4, "updated": 0, "unchanged": 0},
-        "officers": {"created": 11, "updated": 0, "unchanged": 0},
-        "devices": {"created": 12, "updated": 0, "unchanged": 0},
-    }
+    report = response.json()
+    assert report["dry_run"] is False
+    assert counted(report) == {"sections": (4, 0, 0), "officers": (11, 0, 0), "devices": (12, 0, 0)}
     sections = {s["code"]: s for s in (await client.get(SECTIONS, headers=office)).json()["items"]}
+    # The answer names what was made: no paging to find the bureau's ids.
+    assert report["sections"]["created_ids"] == ["JC1", "JC2", "ZD", "BGS"]
+    assert report["sections"]["updated_ids"] == []
+    listed_officers = (await client.get(OFFICERS, params={"limit": 500}, headers=office)).json()
+    assert sorted(report["officers"]["created_ids"]) == sorted(
+        o["id"] for o in listed_officers["items"]
+    )
+    listed_devices = (await client.get(DEVICES, params={"limit": 500}, headers=office)).json()
+    assert sorted(report["devices"]["created_ids"]) == sorted(
+        d["id"] for d in listed_devices["items"]
+    )
     assert {
         code: (s["name"], s["supervisory"], s["head_officer_id"], s["custodian_officer_id"])
         for code, s in sections.items()
@@ -363,12 +380,13 @@ async def test_reimporting_the_same_workbook_changes_nothing(
     response = await import_file(client, office, sample_bureau())
 
     assert response.status_code == 200, response.text
-    assert response.json() == {
-        "dry_run": False,
-        "sections": {"created": 0, "updated": 0, "unchanged": 4},
-        "officers": {"created": 0, "updated": 0, "unchanged": 11},
-        "devices": {"created": 0, "updated": 0, "unchanged": 12},
+    assert response.json()["dry_run"] is False
+    assert counted(response.json()) == {
+        "sections": (0, 0, 4),
+        "officers": (0, 0, 11),
+        "devices": (0, 0, 12),
     }
+    assert all(not v["created_ids"] and not v["updated_ids"] for v in response.json().values() if v)
     assert await everything(client, office) == before
     assert (await client.get(SECTIONS, headers=office)).json()["items"] == sections_before
     report = await allocation(client, office)
@@ -402,9 +420,11 @@ async def test_reimporting_an_edited_workbook_updates_sections_and_officers(
     )
 
     assert updated_sections.status_code == 200, updated_sections.text
-    assert updated_sections.json()["sections"] == {"created": 0, "updated": 1, "unchanged": 1}
+    assert counted(updated_sections.json()) == {"sections": (0, 1, 1)}
+    assert updated_sections.json()["sections"]["updated_ids"] == ["ZD"]
     assert updated_officers.status_code == 200, updated_officers.text
-    assert updated_officers.json()["officers"] == {"created": 0, "updated": 1, "unchanged": 0}
+    assert counted(updated_officers.json()) == {"officers": (0, 1, 0)}
+    assert updated_officers.json()["officers"]["updated_ids"] == ["jc1-li"]
     report = sections_of(await allocation(client, office))
     assert report["JC1"]["frontline_officers"] == 3
     assert report["JC1"]["lines"]["body_camera"] == (3, 2, 1)
@@ -563,17 +583,20 @@ async def test_a_dry_run_reports_the_counts_and_keeps_nothing(
     response = await import_file(client, office, sample_bureau(), params={"dry_run": "true"})
 
     assert response.status_code == 200, response.text
-    assert response.json() == {
-        "dry_run": True,
-        "sections": {"created": 4, "updated": 0, "unchanged": 0},
-        "officers": {"created": 11, "updated": 0, "unchanged": 0},
-        "devices": {"created": 12, "updated": 0, "unchanged": 0},
+    assert response.json()["dry_run"] is True
+    assert counted(response.json()) == {
+        "sections": (4, 0, 0),
+        "officers": (11, 0, 0),
+        "devices": (12, 0, 0),
     }
+    # Sections and officers are named as they would be; devices get their ids only when kept.
+    assert response.json()["sections"]["created_ids"] == ["JC1", "JC2", "ZD", "BGS"]
+    assert response.json()["devices"]["created_ids"] == []
     assert await everything(client, office) == NOTHING
     assert (await allocation(client, office))["sections"] == []
     # The real import afterwards still creates everything.
     real = await import_file(client, office, sample_bureau())
-    assert real.json()["devices"] == {"created": 12, "updated": 0, "unchanged": 0}
+    assert counted(real.json())["devices"] == (12, 0, 0)
 
 
 @pytest.mark.req("A-6a")
@@ -613,14 +636,10 @@ async def test_a_gb18030_csv_with_chinese_headers_imports(
     )
 
     assert first.status_code == 200, first.text
-    assert first.json() == {
-        "dry_run": False,
-        "sections": {"created": 2, "updated": 0, "unchanged": 0},
-        "officers": None,
-        "devices": None,
-    }
+    assert (first.json()["officers"], first.json()["devices"]) == (None, None)
+    assert counted(first.json()) == {"sections": (2, 0, 0)}
     assert second.status_code == 200, second.text
-    assert second.json()["officers"] == {"created": 1, "updated": 0, "unchanged": 0}
+    assert counted(second.json()) == {"officers": (1, 0, 0)}
     listed = (await client.get(SECTIONS, headers=office)).json()["items"]
     assert [(s["code"], s["name"], s["supervisory"]) for s in listed] == [
         ("JC1", "监管一科", True),
@@ -694,7 +713,7 @@ async def test_a_workbook_without_a_known_sheet_needs_its_kind(
     assert without_kind.status_code == 400, without_kind.text
     assert without_kind.json()["error"] == "unreadable_file"
     assert with_kind.status_code == 200, with_kind.text
-    assert with_kind.json()["sections"] == {"created": 1, "updated": 0, "unchanged": 0}
+    assert counted(with_kind.json())["sections"] == (1, 0, 0)
     listed = (await client.get(SECTIONS, headers=office)).json()["items"]
     assert [(s["code"], s["supervisory"]) for s in listed] == [("JC1", True)]
 
@@ -833,7 +852,7 @@ async def test_a_sheet_without_the_supervisory_column_leaves_the_flag_alone(
     )
 
     assert response.status_code == 200, response.text
-    assert response.json()["sections"] == {"created": 0, "updated": 0, "unchanged": 1}
+    assert counted(response.json())["sections"] == (0, 0, 1)
     assert sections_of(await allocation(client, office))["JC1"]["supervisory"] is True
 
 
@@ -850,7 +869,7 @@ async def test_a_new_head_or_custodian_alone_counts_as_an_update(
     response = await import_file(client, office, book)
 
     assert response.status_code == 200, response.text
-    assert response.json()["sections"] == {"created": 0, "updated": 1, "unchanged": 0}
+    assert counted(response.json())["sections"] == (0, 1, 0)
     sections = (await client.get(SECTIONS, headers=office)).json()["items"]
     assert next(s for s in sections if s["code"] == "JC1")["head_officer_id"] == other
 

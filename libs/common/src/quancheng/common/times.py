@@ -1,13 +1,14 @@
 """Times a client gives: with their UTC offset and within the years the platform stores and computes
 with. Outside them a time breaks things far from where it came in (``0001-01-01T00:00:00+14:00``
-has no UTC form; ``9999-12-31`` overflows once a deadline is added to it)."""
+has no UTC form; ``9999-12-31`` overflows once a deadline is added to it). Times an answer gives:
+in UTC, written with ``Z``, whatever offset they came in with."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, PlainSerializer
 from pydantic_core import PydanticCustomError
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -41,5 +42,12 @@ def _checked(value: datetime) -> datetime:
     return value
 
 
-# A client's time in a pydantic model or a query parameter.
-Moment = Annotated[datetime, AfterValidator(_checked)]
+def _utc(value: datetime) -> datetime:
+    # A time read back from the database is UTC already; one echoed from a request is not.
+    return value.astimezone(UTC) if value.utcoffset() is not None else value.replace(tzinfo=UTC)
+
+
+# A time in an answer: ``2026-11-28T01:30:00Z`` in JSON, for every field alike.
+Instant = Annotated[datetime, PlainSerializer(_utc, return_type=datetime)]
+# A client's time in a pydantic model or a query parameter (answered as an Instant when echoed).
+Moment = Annotated[Instant, AfterValidator(_checked)]

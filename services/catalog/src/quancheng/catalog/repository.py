@@ -492,6 +492,13 @@ class StaffRepository:
     async def officer(self, officer_id: str) -> KnownOfficer | None:
         return await self.session.get(KnownOfficer, officer_id)
 
+    async def sections(self, codes: Collection[str]) -> dict[str, KnownSection]:
+        # A bureau has a handful of sections: one statement holds them all.
+        rows = await self.session.exec(
+            select(KnownSection).where(col(KnownSection.code).in_(sorted(set(codes))))
+        )
+        return {section.code: section for section in rows}
+
     async def officers(self, ids: Collection[str]) -> dict[str, KnownOfficer]:
         found: dict[str, KnownOfficer] = {}
         listed = sorted(set(ids))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -23,7 +22,7 @@ from quancheng.catalog.models import (
     Record,
 )
 from quancheng.common.auth import Clearance
-from quancheng.common.times import Moment
+from quancheng.common.times import Instant, Moment
 
 if TYPE_CHECKING:
     from quancheng.catalog.service.checks import Finding
@@ -50,8 +49,8 @@ class RecordRead(BaseModel):
     section: str | None
     activity_id: str | None = Field(description="null: not yet linked to an activity (A-3)")
     activity_ref: str | None = Field(description="the activity the upload named, not known yet")
-    captured_at: datetime | None
-    captured_until: datetime | None
+    captured_at: Instant | None
+    captured_until: Instant | None
     clock_drift_seconds: float | None
     deadline_missed: bool = Field(description="uploaded after the 24-hour deadline (A-11)")
     party_informed: bool | None = Field(description="the party was told of the recording (A-9)")
@@ -59,15 +58,15 @@ class RecordRead(BaseModel):
     source_range: str | None
     scan_ppi: int | None
     flag: str | None = Field(description="accepted, but to be looked at")
-    ingested_at: datetime
+    ingested_at: Instant
     handling_section: str | None = Field(description="承办科室 (C-4)")
     producer: str | None = Field(description="制作人 (C-4)")
-    production_time: datetime | None = Field(description="制作时间 (C-4)")
+    production_time: Instant | None = Field(description="制作时间 (C-4)")
     proves: str | None = Field(description="证明内容 (C-4)")
     secrecy: Clearance
     secrecy_label: str
     privacy_flags: list[str]
-    archived_at: datetime | None = Field(description="set: archived, read-only (B-7)")
+    archived_at: Instant | None = Field(description="set: archived, read-only (B-7)")
 
     @classmethod
     def of(cls, record: Record) -> RecordRead:
@@ -106,7 +105,8 @@ class RecordRead(BaseModel):
 
 
 class ArchivalWrite(BaseModel):
-    """What an archive item states (C-4) and how secret it is (B-11)."""
+    """What an archive item states (C-4) and how secret it is (B-11); a field left out keeps
+    the value it had."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -114,7 +114,7 @@ class ArchivalWrite(BaseModel):
     producer: str | None = Field(default=None, max_length=128, description="制作人")
     production_time: Moment | None = Field(default=None, description="制作时间")
     proves: str | None = Field(default=None, max_length=4000, description="证明内容")
-    secrecy: Clearance = Clearance.INTERNAL
+    secrecy: Clearance | None = Field(default=None, description="密级; left out or null: unchanged")
     privacy_flags: list[str] = Field(
         default_factory=list, max_length=20, description="e.g. 人脸, 未成年人, 商业秘密"
     )
@@ -180,8 +180,8 @@ class EnterpriseRead(EnterpriseWrite):
 
     id: UUID
     external_id: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
     @classmethod
     def of(cls, enterprise: Enterprise) -> EnterpriseRead:
@@ -256,10 +256,10 @@ class ActivityRead(ActivityWrite):
     status_label: str
     external_id: str | None
     created_by: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
     archived_by: str | None
-    archived_at: datetime | None
+    archived_at: Instant | None
 
     @classmethod
     def of(cls, activity: Activity) -> ActivityRead:
@@ -362,7 +362,7 @@ class InterruptionRead(InterruptionWrite):
     activity_id: UUID
     reason_label: str
     filed_by: str
-    filed_at: datetime
+    filed_at: Instant
 
     @classmethod
     def of(cls, row: Interruption) -> InterruptionRead:
@@ -399,9 +399,9 @@ class ExemptionRead(ExemptionWrite):
     activity_id: UUID
     reason_label: str
     filed_by: str
-    filed_at: datetime
+    filed_at: Instant
     acknowledged_by: str | None
-    acknowledged_at: datetime | None
+    acknowledged_at: Instant | None
 
     @classmethod
     def of(cls, row: Exemption) -> ExemptionRead:
@@ -448,8 +448,8 @@ class FindingRead(BaseModel):
     record_id: UUID | None
     device_id: str | None
     officer_ids: list[str]
-    start: datetime | None
-    end: datetime | None
+    start: Instant | None
+    end: Instant | None
     detail: str
 
     @classmethod
@@ -523,8 +523,8 @@ class ArchiveEntry(BaseModel):
     case_number: str | None
     enterprise_id: UUID | None
     section: str
-    started_at: datetime
-    archived_at: datetime | None
+    started_at: Instant
+    archived_at: Instant | None
     records: int
 
 
@@ -571,7 +571,7 @@ class RankedEnterprise(BaseModel):
     violations_found: int
     hidden_dangers_found: int
     major_hazard_sources: int
-    last_inspected_at: datetime | None
+    last_inspected_at: Instant | None
     priority: str = Field(description="重点 / 一般")
 
 

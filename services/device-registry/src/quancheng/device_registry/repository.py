@@ -20,6 +20,31 @@ from quancheng.device_registry.models import (
     UploadClient,
 )
 
+
+@dataclass(frozen=True)
+class DeviceFilter:
+    """What a list of devices asks for; a field left None asks for anything."""
+
+    section: str | None = None
+    serial_number: str | None = None
+    kind: DeviceKind | None = None
+    status: DeviceStatus | None = None
+    officer_id: str | None = None  # the holder
+
+    def condition(self) -> ColumnElement[bool]:
+        wanted: ColumnElement[bool] = true()
+        for column, value in (
+            (Device.section, self.section),
+            (Device.serial_number, self.serial_number),
+            (Device.kind, self.kind),
+            (Device.status, self.status),
+            (Device.officer_id, self.officer_id),
+        ):
+            if value is not None:
+                wanted = wanted & (col(column) == value)
+        return wanted
+
+
 # Devices a section still has: everything not lost or written off.
 IN_SERVICE = (
     DeviceStatus.REGISTERED,
@@ -106,9 +131,9 @@ class DeviceRepository:
         return {(section, DeviceKind(kind)): count for section, kind, count in rows}
 
     async def page(
-        self, *, visibility: Visibility, offset: int, limit: int
+        self, *, visibility: Visibility, wanted: DeviceFilter, offset: int, limit: int
     ) -> tuple[Sequence[Device], int]:
-        condition = visibility.condition()
+        condition = visibility.condition() & wanted.condition()
         query = select(Device).where(condition)
         count = select(func.count()).select_from(Device).where(condition)
         rows = (

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quancheng.common.times import Instant
 from quancheng.device_registry.models import (
     ClientKind,
     ClockReading,
@@ -51,7 +51,7 @@ class SectionRead(BaseModel):
     head_officer_id: str | None = Field(description="科室负责人")
     custodian_officer_id: str | None = Field(description="设备专管员")
     updated_by: str
-    updated_at: datetime
+    updated_at: Instant
 
     @classmethod
     def of(cls, section: Section) -> SectionRead:
@@ -95,7 +95,7 @@ class OfficerRead(BaseModel):
     frontline: bool
     active: bool
     updated_by: str
-    updated_at: datetime
+    updated_at: Instant
 
     @classmethod
     def of(cls, officer: Officer) -> OfficerRead:
@@ -130,7 +130,7 @@ class DeviceRead(BaseModel):
     status: DeviceStatus
     status_label: str
     registered_by: str
-    registered_at: datetime
+    registered_at: Instant
     officer_id: str | None = Field(description="the officer holding the device while issued")
 
     @classmethod
@@ -199,7 +199,7 @@ class DeviceEventRead(BaseModel):
     to_status: DeviceStatus
     to_status_label: str
     by: str
-    at: datetime
+    at: Instant
     note: str | None
     officer_id: str | None
     pre_use_check: dict[str, Any] | None
@@ -229,7 +229,7 @@ class DeviceHistory(BaseModel):
 
 
 class ClockReadingRead(BaseModel):
-    at: datetime
+    at: Instant
     drift_seconds: float
     source: ClockSource
     source_label: str
@@ -267,7 +267,7 @@ class StationRead(BaseModel):
     section: str
     active: bool
     registered_by: str
-    registered_at: datetime
+    registered_at: Instant
 
     @classmethod
     def of(cls, station: DockingStation) -> StationRead:
@@ -284,10 +284,10 @@ class UploadClientRead(BaseModel):
     device_id: UUID | None
     station_id: UUID | None
     created_by: str
-    created_at: datetime
+    created_at: Instant
     revoked: bool
     revoked_by: str | None
-    revoked_at: datetime | None
+    revoked_at: Instant | None
     revoke_reason: str | None
 
     @classmethod
@@ -359,15 +359,26 @@ class SectionAllocation(BaseModel):
 class AllocationReport(BaseModel):
     """A-7 配备标准执行情况."""
 
-    generated_at: datetime
+    generated_at: Instant
     sections: list[SectionAllocation]
     totals: list[AllocationLine]
+
+
+ImportOutcome = Literal["created", "updated", "unchanged"]
 
 
 class ImportCounts(BaseModel):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # What an import made or changed, found without paging: section codes, officer ids, device ids.
+    created_ids: list[str] = Field(default_factory=list, description="in the order of the rows")
+    updated_ids: list[str] = Field(default_factory=list, description="in the order of the rows")
+
+    def count(self, outcome: ImportOutcome, subject: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if outcome != "unchanged":
+            getattr(self, f"{outcome}_ids").append(subject)
 
 
 class ImportReport(BaseModel):

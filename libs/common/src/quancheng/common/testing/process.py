@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,17 @@ def wait_healthy(
         time.sleep(0.2)
 
 
+@dataclass(frozen=True)
+class Started:
+    """A command :func:`running` has started, and what it has printed so far."""
+
+    process: subprocess.Popen[str]
+    lines: list[str]
+
+    def printed(self) -> str:
+        return "".join(self.lines)
+
+
 @contextmanager
 def running(
     command: list[str],
@@ -44,7 +56,7 @@ def running(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     exit_codes: tuple[int, ...] = (0,),
-) -> Iterator[subprocess.Popen[str]]:
+) -> Iterator[Started]:
     """Run ``command`` in its own process group until ``health_url`` answers 200; on leaving,
     stop it with SIGINT (Ctrl-C) and require a clean shutdown."""
     process = subprocess.Popen(
@@ -76,7 +88,7 @@ def running(
             os.killpg(process.pid, signal.SIGKILL)
         raise AssertionError(f"{exc}\n{output()}") from exc
     try:
-        yield process
+        yield Started(process, lines)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)

@@ -64,19 +64,23 @@ def _record_archived(record: Record) -> ApiError:
 async def describe(
     session: AsyncSession, principal: Principal, record_id: UUID, data: ArchivalWrite
 ) -> Record:
-    """Fill in what the archive item states (C-4) and its secrecy (B-11)."""
+    """Fill in what the archive item states (C-4) and its secrecy (B-11). A field left out keeps
+    its value: a description sent without ``secrecy`` must not declassify the record."""
     record = await get_record(session, principal, record_id)
     await _may_keep(session, principal, record.section)
     if record.archived_at is not None:
         raise _record_archived(record)
-    if not principal.clearance.allows(data.secrecy):
+    given = data.model_dump(exclude_unset=True)
+    if given.get("secrecy") is None:
+        given.pop("secrecy", None)
+    elif not principal.clearance.allows(given["secrecy"]):
         raise ApiError(
             403,
             "clearance_too_low",
             f"you may not classify above your clearance ({principal.clearance.value})",
             f"不能将密级定为高于本人权限（{principal.clearance.label}）",
         )
-    for field, value in data.model_dump().items():
+    for field, value in given.items():
         setattr(record, field, value)
     await reindex(session, [record])
     await audit.append(
@@ -84,7 +88,7 @@ async def describe(
         actor=principal.subject,
         action="record.describe",
         target=f"record:{record.record_id}",
-        detail=data.model_dump(mode="json"),
+        detail=data.model_dump(mode="json", exclude_unset=True),
     )
     return record
 

@@ -17,6 +17,7 @@ from quancheng.catalog.repository import (
     ActivityFilter,
     ActivityRepository,
     EnterpriseRepository,
+    StaffRepository,
 )
 from quancheng.catalog.schemas import (
     ACTIVITY_KIND_LABELS,
@@ -65,7 +66,7 @@ async def statistics(
             {a.enterprise_id for a in found if a.enterprise_id is not None}
         )
     }
-    keys = _keys(group_by, enterprises, zone)
+    keys = _keys(group_by, enterprises, await _staff_names(session, group_by, found), zone)
     groups: dict[tuple[str, str], list[Activity]] = defaultdict(list)
     for activity in found:
         for key in keys(activity):
@@ -82,9 +83,25 @@ async def statistics(
     )
 
 
+async def _staff_names(
+    session: AsyncSession, group_by: str, found: Sequence[Activity]
+) -> dict[str, str]:
+    """The names the registry gave the sections or officers the rows are labelled with."""
+    staff = StaffRepository(session)
+    if group_by == "section":
+        sections = await staff.sections({a.section for a in found})
+        return {code: section.name for code, section in sections.items()}
+    if group_by == "officer":
+        officers = await staff.officers({o for a in found for o in a.officers})
+        return {officer_id: officer.name for officer_id, officer in officers.items()}
+    return {}
+
+
 def _keys(
-    group_by: str, enterprises: dict[UUID, Enterprise], zone: ZoneInfo
+    group_by: str, enterprises: dict[UUID, Enterprise], names: dict[str, str], zone: ZoneInfo
 ) -> Callable[[Activity], list[tuple[str, str]]]:
+    """A group's key and label; a section or officer the registry never named keeps its code."""
+
     def enterprise_of(activity: Activity) -> Enterprise | None:
         return None if activity.enterprise_id is None else enterprises.get(activity.enterprise_id)
 
@@ -98,8 +115,8 @@ def _keys(
         return [(industry or "", industry or "未注明")]
 
     choices: dict[str, Callable[[Activity], list[tuple[str, str]]]] = {
-        "section": lambda a: [(a.section, a.section)],
-        "officer": lambda a: [(o, o) for o in a.officers],
+        "section": lambda a: [(a.section, names.get(a.section, a.section))],
+        "officer": lambda a: [(o, names.get(o, o)) for o in a.officers],
         "kind": lambda a: [(a.kind.value, ACTIVITY_KIND_LABELS[a.kind])],
         "type": lambda a: [(a.type.value, ACTIVITY_TYPE_LABELS[a.type])],
         "enterprise": by_enterprise,

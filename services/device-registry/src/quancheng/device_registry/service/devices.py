@@ -26,6 +26,7 @@ from quancheng.device_registry.models import (
 from quancheng.device_registry.repository import (
     ClockReadingRepository,
     DeviceEventRepository,
+    DeviceFilter,
     DeviceRepository,
     Visibility,
 )
@@ -128,10 +129,10 @@ async def get_device(session: AsyncSession, principal: Principal, device_id: UUI
 
 
 async def list_devices(
-    session: AsyncSession, principal: Principal, *, offset: int, limit: int
+    session: AsyncSession, principal: Principal, wanted: DeviceFilter, *, offset: int, limit: int
 ) -> tuple[Sequence[Device], int]:
     return await DeviceRepository(session).page(
-        visibility=await visibility(session, principal), offset=offset, limit=limit
+        visibility=await visibility(session, principal), wanted=wanted, offset=offset, limit=limit
     )
 
 

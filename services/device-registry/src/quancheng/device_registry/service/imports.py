@@ -10,7 +10,7 @@ when the sheet agrees with the registry and reported when it does not.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +27,7 @@ from quancheng.device_registry.repository import (
 from quancheng.device_registry.schemas import (
     DeviceCreate,
     ImportCounts,
+    ImportOutcome,
     ImportReport,
     OfficerCreate,
     OfficerUpdate,
@@ -41,7 +42,8 @@ _FALSE = {"否", "n", "no", "false", "0", "×", "✗"}
 _KINDS = {**{k.value: k for k in DeviceKind}, **{v: k for k, v in DEVICE_KIND_LABELS.items()}}
 BOOLEAN_FIELDS = {"supervisory", "frontline", "active", "explosion_proof"}
 LEADERS = ("head_officer_id", "custodian_officer_id")
-Outcome = Literal["created", "updated", "unchanged"]
+# What a step did, and to what: a section's code, an officer's id, a device's id.
+Done = tuple[ImportOutcome, str]
 # The field that names a row's subject; a file naming one subject twice is refused.
 KEYS = {Sheet.SECTIONS: "code", Sheet.OFFICERS: "id", Sheet.DEVICES: "serial_number"}
 M = TypeVar("M", bound=BaseModel)
@@ -100,58 +102,57 @@ def _validated(model: type[M], table: Table, values: dict[str, Any]) -> M:
 
 async def _section_row(
     session: AsyncSession, principal: Principal, table: Table, values: dict[str, Any]
-) -> Outcome | None:
+) -> Done | None:
     """The section itself; its head and custodian wait until the officers are in."""
     own = {k: v for k, v in values.items() if k not in LEADERS}
     data = _validated(SectionCreate, table, own)
     existing = await SectionRepository(session).get(data.code)
     if existing is None:
         await staff.create_section(session, principal, data)
-        return "created"
+        return "created", data.code
     # Only the columns the sheet has: a sheet without 监管科室 leaves the flag as it is.
     given = data.model_dump(include={k for k in own if k != "code"})
     changes = {k: v for k, v in given.items() if getattr(existing, k) != v}
     if not changes:
-        return "unchanged"
+        return "unchanged", data.code
     await staff.update_section(session, principal, data.code, SectionUpdate(**changes))
-    return "updated"
+    return "updated", data.code
 
 
 async def _section_leaders(
     session: AsyncSession, principal: Principal, table: Table, values: dict[str, Any]
-) -> Outcome | None:
+) -> Done | None:
     leaders = {k: values[k] for k in LEADERS if k in values}
     section = await SectionRepository(session).get(values["code"])
     if section is None or all(getattr(section, k) == v for k, v in leaders.items()):
         return None
     await staff.update_section(session, principal, section.code, SectionUpdate(**leaders))
-    return "updated"
+    return "updated", section.code
 
 
 async def _officer_row(
     session: AsyncSession, principal: Principal, table: Table, values: dict[str, Any]
-) -> Outcome | None:
+) -> Done | None:
     data = _validated(OfficerCreate, table, values)
     existing = await OfficerRepository(session).get(data.id)
     if existing is None:
         await staff.create_officer(session, principal, data)
-        return "created"
+        return "created", data.id
     given = data.model_dump(include={k for k in values if k != "id"})
     changes = {k: v for k, v in given.items() if getattr(existing, k) != v}
     if not changes:
-        return "unchanged"
+        return "unchanged", data.id
     await staff.update_officer(session, principal, data.id, OfficerUpdate(**changes))
-    return "updated"
+    return "updated", data.id
 
 
 async def _device_row(
     session: AsyncSession, principal: Principal, table: Table, values: dict[str, Any]
-) -> Outcome | None:
+) -> Done | None:
     data = _validated(DeviceCreate, table, values)
     existing = await DeviceRepository(session).by_serial(data.serial_number)
     if existing is None:
-        await devices.register_device(session, principal, data)
-        return "created"
+        return "created", str((await devices.register_device(session, principal, data)).id)
     differing = [k for k, v in data.model_dump().items() if getattr(existing, k) != v]
     if differing:
         column = table.headers.get(differing[0], differing[0])
@@ -160,12 +161,10 @@ async def _device_row(
             f"device {data.serial_number} is already registered with another {differing[0]}",
             f"序列号 {data.serial_number} 的设备已登记，“{column}”与登记信息不一致",
         )
-    return "unchanged"
+    return "unchanged", str(existing.id)
 
 
-Step = Callable[
-    [AsyncSession, Principal, Table, dict[str, Any]], Coroutine[Any, Any, Outcome | None]
-]
+Step = Callable[[AsyncSession, Principal, Table, dict[str, Any]], Coroutine[Any, Any, Done | None]]
 # In this order: a section's head and custodian are named once its officers are in.
 PLAN: list[tuple[Sheet, Step]] = [
     (Sheet.SECTIONS, _section_row),
@@ -224,7 +223,7 @@ async def import_tables(
         raise rejected(errors)  # every row would fail for the missing column: say it once
     by_sheet = {table.sheet: table for table in tables}
     rows = {table.sheet: _prepared(table, errors) for table in tables}
-    outcomes: dict[tuple[Sheet, int], Outcome] = {}
+    outcomes: dict[tuple[Sheet, int], Done] = {}
     failed: set[tuple[Sheet, int]] = set()
     for sheet, step in PLAN:
         if sheet not in by_sheet:
@@ -234,7 +233,7 @@ async def import_tables(
             if (sheet, number) in failed:
                 continue
             try:
-                outcome = await step(session, principal, table, values)
+                done = await step(session, principal, table, values)
             except RowError as exc:
                 failed.add((sheet, number))
                 errors.append(CellError(sheet, number, exc.column, exc.message, exc.message_zh))
@@ -245,13 +244,15 @@ async def import_tables(
                 continue
             # A row counts once: created beats updated beats unchanged.
             before = outcomes.get((sheet, number))
-            if outcome is not None and (before is None or before == "unchanged"):
-                outcomes[(sheet, number)] = outcome
+            if done is not None and (before is None or before[0] == "unchanged"):
+                outcomes[(sheet, number)] = done
     if errors:
         raise rejected(errors)
     counts = {sheet: ImportCounts() for sheet in by_sheet}
-    for (sheet, _number), outcome in outcomes.items():
-        setattr(counts[sheet], outcome, getattr(counts[sheet], outcome) + 1)
+    for (sheet, _number), (outcome, subject) in sorted(outcomes.items()):
+        counts[sheet].count(outcome, subject)
+    if dry_run and Sheet.DEVICES in counts:
+        counts[Sheet.DEVICES].created_ids.clear()  # ids given to devices that are not kept
     report = ImportReport(dry_run=dry_run, **{s.value: c for s, c in counts.items()})
     await audit.append(
         session,

@@ -77,9 +77,10 @@ async def update_activity(
 
 @router.post("/{activity_id}/end", summary="The activity is over 执法活动结束")
 async def end_activity(
-    activity_id: UUID, data: ActivityEnd, session: SessionDep, principal: Writer
+    activity_id: UUID, session: SessionDep, principal: Writer, data: ActivityEnd | None = None
 ) -> ActivityRead:
-    return ActivityRead.of(await service.end(session, principal, activity_id, data.ended_at))
+    ended_at = None if data is None else data.ended_at  # no body: it ends now
+    return ActivityRead.of(await service.end(session, principal, activity_id, ended_at))
 
 
 @router.get("", summary="Activities the caller may see, latest first 执法活动列表")

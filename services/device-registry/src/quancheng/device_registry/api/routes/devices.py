@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends
+from fastapi import Depends, Query
 from fastapi.responses import JSONResponse
 
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
@@ -11,7 +11,11 @@ from quancheng.common.errors import ApiError
 from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
 from quancheng.device_registry import lifecycle
+from quancheng.device_registry.models import DeviceKind, DeviceStatus
+from quancheng.device_registry.repository import DeviceFilter
 from quancheng.device_registry.schemas import (
+    ACCOUNT_ID,
+    SECTION_CODE,
     ClockHistory,
     ClockReadingRead,
     DeviceCreate,
@@ -51,10 +55,20 @@ async def get_device(
 async def list_devices(
     session: SessionDep,
     principal: CurrentPrincipal,
+    section: Annotated[str | None, Query(pattern=SECTION_CODE, description="科室")] = None,
+    serial_number: Annotated[str | None, Query(max_length=64, description="序列号")] = None,
+    kind: Annotated[DeviceKind | None, Query(description="设备类型")] = None,
+    status: Annotated[DeviceStatus | None, Query(description="状态")] = None,
+    holder: Annotated[
+        str | None, Query(pattern=ACCOUNT_ID, description="the officer it is issued to 领用人")
+    ] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> DevicePage:
-    rows, total = await service.list_devices(session, principal, offset=offset, limit=limit)
+    wanted = DeviceFilter(
+        section=section, serial_number=serial_number, kind=kind, status=status, officer_id=holder
+    )
+    rows, total = await service.list_devices(session, principal, wanted, offset=offset, limit=limit)
     return DevicePage(items=[DeviceRead.of(d) for d in rows], total=total)
 
 
@@ -84,9 +98,13 @@ async def issue_device(
 
 @router.post("/{device_id}/return", summary="Take a device back from its officer 归还设备")
 async def return_device(
-    device_id: UUID, data: ReturnRequest, session: SessionDep, principal: DeviceKeeper
+    device_id: UUID,
+    session: SessionDep,
+    principal: DeviceKeeper,
+    data: ReturnRequest | None = None,
 ) -> DeviceRead:
-    return DeviceRead.of(await service.return_device(session, principal, device_id, data.note))
+    note = None if data is None else data.note
+    return DeviceRead.of(await service.return_device(session, principal, device_id, note))
 
 
 @router.post(
