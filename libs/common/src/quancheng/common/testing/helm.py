@@ -7,19 +7,15 @@ Helm ships with (a plain ``go install`` would leave both at their placeholders, 
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import time
 from pathlib import Path
 
-from quancheng.common.testing.cache import cache_dir
+from quancheng.common.testing.cache import cache_dir, go_build
 
 HELM_VERSION = "v3.22.0"
 HELM_PACKAGE = "helm.sh/helm/v3/cmd/helm"
 # Helm v3.22.0 is built against k8s.io/client-go v0.37.0, i.e. Kubernetes 1.37.
 _K8S_MAJOR, _K8S_MINOR = "1", "37"
-_INSTALL_TIMEOUT_SECONDS = 3600  # a cold module cache and a busy 2-core machine take a while
 
 
 def helm_binary() -> Path:
@@ -62,22 +58,11 @@ def install() -> Path:
     binary = helm_binary()
     if installed_version(binary) == HELM_VERSION:
         return binary
-    go = shutil.which("go")
-    if go is None:
-        raise RuntimeError(f"Go is needed to build Helm {HELM_VERSION}: install Go 1.26 or later")
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "GOBIN": str(binary.parent), "CGO_ENABLED": "0"}
-    command = [go, "install", "-trimpath", "-ldflags", _ldflags(), f"{HELM_PACKAGE}@{HELM_VERSION}"]
-    print(
-        f"building Helm {HELM_VERSION} with go install into {binary.parent} (takes minutes)",
-        flush=True,
-    )
-    started = time.monotonic()
-    subprocess.run(command, check=True, env=env, timeout=_INSTALL_TIMEOUT_SECONDS)
+    flags = ["-trimpath", "-ldflags", _ldflags()]
+    go_build("Helm", HELM_PACKAGE, HELM_VERSION, binary, flags=flags, env={"CGO_ENABLED": "0"})
     version = installed_version(binary)
     if version != HELM_VERSION:
         raise RuntimeError(f"{binary} reports version {version!r}, not {HELM_VERSION}")
-    print(f"Helm {HELM_VERSION} built in {time.monotonic() - started:.0f} s", flush=True)
     return binary
 
 

@@ -4,7 +4,6 @@ built from its Go module into the test servers' cache."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -18,12 +17,11 @@ from typing import Any
 
 import httpx
 
-from quancheng.common.testing.cache import cache_dir, free_ports
+from quancheng.common.testing.cache import cache_dir, free_ports, go_build
 
 JAEGER_MODULE = "github.com/jaegertracing/jaeger"
 JAEGER_PACKAGE = f"{JAEGER_MODULE}/cmd/jaeger"
 JAEGER_VERSION = "v1.75.0"
-_INSTALL_TIMEOUT_SECONDS = 3600
 _START_TIMEOUT_SECONDS = 60
 _STOP_TIMEOUT_SECONDS = 10
 
@@ -34,35 +32,11 @@ def jaeger_binary() -> Path:
 
 
 def install() -> Path:
-    """Build Jaeger into the cache's ``bin`` directory unless it is already there."""
+    """Build Jaeger into the cache's ``bin`` directory unless it is already there (as a tool:
+    Jaeger's go.mod has replace directives)."""
     binary = jaeger_binary()
-    if binary.is_file():
-        return binary
-    go = shutil.which("go")
-    if go is None:
-        raise RuntimeError(
-            f"Go is needed to build Jaeger {JAEGER_VERSION}: install Go 1.24 or later"
-        )
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    # Jaeger's go.mod has replace directives, which `go install pkg@version` refuses: build it
-    # as a tool of a throwaway module instead.
-    module = cache_dir() / f"jaeger-{JAEGER_VERSION}-build"
-    shutil.rmtree(module, ignore_errors=True)
-    module.mkdir()
-    print(f"building Jaeger {JAEGER_VERSION} into {binary.parent} (takes minutes)", flush=True)
-    started = time.monotonic()
-    try:
-        for command in (
-            [go, "mod", "init", "quancheng.test/jaeger"],
-            [go, "get", "-tool", f"{JAEGER_PACKAGE}@{JAEGER_VERSION}"],
-            [go, "build", "-o", "jaeger", JAEGER_PACKAGE],
-        ):
-            subprocess.run(command, check=True, cwd=module, timeout=_INSTALL_TIMEOUT_SECONDS)
-        # Moved in whole, so that an interrupted build leaves no binary behind.
-        os.replace(module / "jaeger", binary)
-    finally:
-        shutil.rmtree(module, ignore_errors=True)
-    print(f"Jaeger built in {time.monotonic() - started:.0f} s", flush=True)
+    if not binary.is_file():
+        go_build("Jaeger", JAEGER_PACKAGE, JAEGER_VERSION, binary, as_tool=True)
     return binary
 
 

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import httpx
 
-from quancheng.common.testing.cache import cache_dir, free_ports
+from quancheng.common.testing.cache import cache_dir, free_ports, go_build
 
 MINIO_MODULE = "github.com/minio/minio"
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
-_INSTALL_TIMEOUT_SECONDS = 3600  # a cold module cache and a busy 2-core machine take a while
 _START_TIMEOUT_SECONDS = 60
 _STOP_TIMEOUT_SECONDS = 10
 
@@ -34,24 +33,8 @@ def minio_binary() -> Path:
 def install() -> Path:
     """Build MinIO into the cache's ``bin`` directory unless a binary is already there."""
     binary = minio_binary()
-    if binary.is_file():
-        return binary
-    go = shutil.which("go")
-    if go is None:
-        raise RuntimeError(f"Go is needed to build MinIO {MINIO_VERSION}: install Go 1.24 or later")
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    print(
-        f"building MinIO {MINIO_VERSION} with go install into {binary.parent} (takes minutes)",
-        flush=True,
-    )
-    started = time.monotonic()
-    subprocess.run(
-        [go, "install", f"{MINIO_MODULE}@{MINIO_VERSION}"],
-        check=True,
-        env={**os.environ, "GOBIN": str(binary.parent)},
-        timeout=_INSTALL_TIMEOUT_SECONDS,
-    )
-    print(f"MinIO built in {time.monotonic() - started:.0f} s", flush=True)
+    if not binary.is_file():
+        go_build("MinIO", MINIO_MODULE, MINIO_VERSION, binary)
     return binary
 
 
