@@ -13,7 +13,7 @@ from sqlalchemy import Column, Text, text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from quancheng.common.events.contracts import utcnow
+from quancheng.common.clock import utcnow
 
 GENESIS = "0" * 64
 _APPEND_LOCK_KEY = 0x5143_4155  # "QCAU": one appender at a time per database (PostgreSQL)

@@ -1,5 +1,6 @@
 """What a request may be before a route sees it: how large its body, how slow in coming, which
-characters in its path and query; and the bounds of the paging parameters every list takes.
+characters in its path and query; and the bounds of the paging parameters every list takes, and
+the page it answers.
 
 ``RequestLimits`` is plain ASGI (not BaseHTTPMiddleware): bodies stream through it, counted and
 timed piece by piece, never held. Every service has it, the gateway first.
@@ -8,11 +9,12 @@ timed piece by piece, never held. Every service has it, the gateway first.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 from urllib.parse import parse_qsl
 
 import anyio
 from fastapi import Query
+from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +27,16 @@ from quancheng.common.settings import LimitSettings
 MAX_OFFSET = 1_000_000
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
 Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list (as ``offset`` and ``limit`` cut it) and how long the whole list is."""
+
+    items: list[T]
+    total: int
+
 
 # Bodies that their routes bound themselves, far beyond any JSON: tus uploads (ingest holds each
 # to its Upload-Length, at most max_upload_gib) and the registry's spreadsheet import (20 MiB).

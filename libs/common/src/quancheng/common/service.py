@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.common.auth import current_principal
-from quancheng.common.db import Database, MigrationSet, upgrade
+from quancheng.common.db import Database, MigrationSet, session_scope, upgrade
 from quancheng.common.errors import install_error_handlers
 from quancheng.common.events import Consumers, OutboxRelay
 from quancheng.common.limits import RequestLimits
@@ -71,13 +71,8 @@ def service_state(request: Request) -> ServiceState:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed after the route returns, before the response."""
-    async with service_state(request).db.session() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with session_scope(service_state(request).db) as session:
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

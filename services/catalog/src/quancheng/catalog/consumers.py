@@ -70,7 +70,7 @@ async def on_section_changed(session: AsyncSession, event: SectionChanged) -> No
     section.head_officer_id = event.head_officer_id
     section.custodian_officer_id = event.custodian_officer_id
     section.updated_at = event.occurred_at
-    await repository.save(section)
+    await repository.add(section)
 
 
 async def on_officer(session: AsyncSession, event: OfficerRegistered | OfficerChanged) -> None:
@@ -83,7 +83,7 @@ async def on_officer(session: AsyncSession, event: OfficerRegistered | OfficerCh
     )
     officer.name, officer.section, officer.active = event.name, event.section, event.active
     officer.updated_at = event.occurred_at
-    await repository.save(officer)
+    await repository.add(officer)
 
 
 def register(consumers: Consumers) -> None:

@@ -12,7 +12,6 @@ from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, true
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.catalog.models import (
     Activity,
@@ -30,6 +29,7 @@ from quancheng.catalog.models import (
     RecordingDuty,
 )
 from quancheng.common.auth import Clearance
+from quancheng.common.db.repository import Repository
 
 # Ids per IN (…) list: a year's report may name more activities than a statement takes
 # parameters (65 535 on PostgreSQL, 32 766 on many SQLite builds).
@@ -154,9 +154,10 @@ def _mentions(word: str, n: int, dialect: str) -> ColumnElement[bool]:
     return col(Record.search_text).icontains(word, autoescape=True)
 
 
-class RecordRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class RecordRepository(Repository[Record]):
+    """``get`` finds a record whoever may see it, for bookkeeping; :meth:`one` answers callers."""
+
+    model = Record
 
     async def claiming(self, activity_ref: str) -> Sequence[Record]:
         """Records whose upload named ``activity_ref`` before the catalog knew that activity."""
@@ -201,17 +202,9 @@ class RecordRepository:
         )
         return (await self.session.exec(query)).all()
 
-    async def get(self, record_id: UUID) -> Record | None:
-        """The record, whoever may see it: for bookkeeping (:meth:`one` answers callers)."""
-        return await self.session.get(Record, record_id)
-
     async def one(self, record_id: UUID, *, visibility: Visibility) -> Record | None:
         query = select(Record).where(col(Record.record_id) == record_id, visibility.records())
         return (await self.session.exec(query)).first()
-
-    async def add(self, record: Record) -> None:
-        self.session.add(record)
-        await self.session.flush()
 
     def _dialect(self) -> str:
         bind = self.session.bind
@@ -221,24 +214,17 @@ class RecordRepository:
         self, *, visibility: Visibility, wanted: RecordFilter, offset: int, limit: int
     ) -> tuple[Sequence[Record], int]:
         """Newest capture first; the record id breaks ties, so pages never overlap."""
-        conditions = [visibility.records(), *wanted.conditions(self._dialect())]
-        query = (
-            select(Record)
-            .where(*conditions)
-            .order_by(col(Record.captured_at).desc().nulls_last(), col(Record.record_id).asc())
-            .offset(offset)
-            .limit(limit)
+        return await self._paged(
+            visibility.records(),
+            *wanted.conditions(self._dialect()),
+            order_by=[col(Record.captured_at).desc().nulls_last(), col(Record.record_id).asc()],
+            offset=offset,
+            limit=limit,
         )
-        count = select(func.count()).select_from(Record).where(*conditions)
-        return (await self.session.exec(query)).all(), (await self.session.exec(count)).one()
 
 
-class EnterpriseRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, enterprise_id: UUID) -> Enterprise | None:
-        return await self.session.get(Enterprise, enterprise_id)
+class EnterpriseRepository(Repository[Enterprise]):
+    model = Enterprise
 
     async def all(self) -> Sequence[Enterprise]:
         return (await self.session.exec(select(Enterprise))).all()
@@ -257,10 +243,6 @@ class EnterpriseRepository:
     async def by_external_id(self, external_id: str) -> Enterprise | None:
         query = select(Enterprise).where(col(Enterprise.external_id) == external_id)
         return (await self.session.exec(query)).first()
-
-    async def save(self, enterprise: Enterprise) -> None:
-        self.session.add(enterprise)
-        await self.session.flush()
 
     async def search(
         self,
@@ -285,15 +267,12 @@ class EnterpriseRepository:
                     col(Enterprise.credit_code).startswith(text.upper(), autoescape=True),
                 )
             )
-        query = (
-            select(Enterprise)
-            .where(*conditions)
-            .order_by(col(Enterprise.name), col(Enterprise.id))
-            .offset(offset)
-            .limit(limit)
+        return await self._paged(
+            *conditions,
+            order_by=[col(Enterprise.name), col(Enterprise.id)],
+            offset=offset,
+            limit=limit,
         )
-        count = select(func.count()).select_from(Enterprise).where(*conditions)
-        return (await self.session.exec(query)).all(), (await self.session.exec(count)).one()
 
 
 @dataclass(frozen=True)
@@ -337,12 +316,8 @@ class ActivityFilter:
         return wanted
 
 
-class ActivityRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, activity_id: UUID) -> Activity | None:
-        return await self.session.get(Activity, activity_id)
+class ActivityRepository(Repository[Activity]):
+    model = Activity
 
     async def many(self, activity_ids: Collection[UUID]) -> list[Activity]:
         rows: list[Activity] = []
@@ -355,21 +330,21 @@ class ActivityRepository:
         query = select(Activity).where(col(Activity.external_id) == external_id)
         return (await self.session.exec(query)).first()
 
-    async def save(self, activity: Activity) -> None:
+    async def add(self, row: Activity) -> Activity:
         """Store the activity and make its officer rows match ``activity.officers``."""
-        self.session.add(activity)
-        await self.session.flush()
+        activity = await super().add(row)
         taking_part = select(ActivityOfficer).where(col(ActivityOfficer.activity_id) == activity.id)
         known = set()
-        for row in (await self.session.exec(taking_part)).all():
-            if row.officer_id in activity.officers:
-                known.add(row.officer_id)
+        for part in (await self.session.exec(taking_part)).all():
+            if part.officer_id in activity.officers:
+                known.add(part.officer_id)
             else:
-                await self.session.delete(row)
+                await self.session.delete(part)
         for officer in dict.fromkeys(activity.officers):
             if officer not in known:
                 self.session.add(ActivityOfficer(activity_id=activity.id, officer_id=officer))
         await self.session.flush()
+        return activity
 
     async def matching(
         self, *, visibility: Visibility, wanted: ActivityFilter
@@ -404,42 +379,25 @@ class ActivityRepository:
         self, *, visibility: Visibility, wanted: ActivityFilter, offset: int, limit: int
     ) -> tuple[Sequence[Activity], int]:
         """Latest start first, then id, so pages never overlap."""
-        conditions = [visibility.activities(), *wanted.conditions()]
-        query = (
-            select(Activity)
-            .where(*conditions)
-            .order_by(col(Activity.started_at).desc(), col(Activity.id).asc())
-            .offset(offset)
-            .limit(limit)
+        return await self._paged(
+            visibility.activities(),
+            *wanted.conditions(),
+            order_by=[col(Activity.started_at).desc(), col(Activity.id).asc()],
+            offset=offset,
+            limit=limit,
         )
-        count = select(func.count()).select_from(Activity).where(*conditions)
-        return (await self.session.exec(query)).all(), (await self.session.exec(count)).one()
 
 
-class DutyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class DutyRepository(Repository[RecordingDuty]):
+    model = RecordingDuty
 
     async def all(self) -> Sequence[RecordingDuty]:
         return (await self.session.exec(select(RecordingDuty))).all()
 
-    async def get(self, activity_type: ActivityType) -> RecordingDuty | None:
-        return await self.session.get(RecordingDuty, activity_type)
 
-    async def save(self, duty: RecordingDuty) -> None:
-        self.session.add(duty)
-        await self.session.flush()
-
-
-class ExplanationRepository:
-    """Interruption explanations (D-10a) and exemptions (A-5), filed against activities."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, row: Interruption | Exemption) -> None:
-        self.session.add(row)
-        await self.session.flush()
+class ExplanationRepository(Repository[Interruption | Exemption]):
+    """Interruption explanations (D-10a) and exemptions (A-5), filed against activities (two
+    tables: found by the methods below, not by ``get``)."""
 
     async def exemption(self, exemption_id: UUID) -> Exemption | None:
         return await self.session.get(Exemption, exemption_id)
@@ -468,23 +426,15 @@ class ExplanationRepository:
         return rows
 
 
-class IdempotencyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class IdempotencyRepository(Repository[IdempotencyKey]):
+    """Keyed by (caller, key)."""
 
-    async def get(self, caller: str, key: str) -> IdempotencyKey | None:
-        return await self.session.get(IdempotencyKey, (caller, key))
-
-    async def add(self, row: IdempotencyKey) -> None:
-        self.session.add(row)
-        await self.session.flush()
+    model = IdempotencyKey
 
 
-class StaffRepository:
-    """The registry's sections and officers, as the catalog was told them."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class StaffRepository(Repository[KnownSection | KnownOfficer]):
+    """The registry's sections and officers, as the catalog was told them (two tables: found by
+    :meth:`section` and :meth:`officer`, not by ``get``)."""
 
     async def section(self, code: str) -> KnownSection | None:
         return await self.session.get(KnownSection, code)
@@ -508,7 +458,3 @@ class StaffRepository:
             )
             found.update((officer.id, officer) for officer in rows)
         return found
-
-    async def save(self, row: KnownSection | KnownOfficer) -> None:
-        self.session.add(row)
-        await self.session.flush()

@@ -22,6 +22,7 @@ from quancheng.catalog.models import (
     Record,
 )
 from quancheng.common.auth import Clearance
+from quancheng.common.limits import Page
 from quancheng.common.times import Instant, Moment
 
 if TYPE_CHECKING:
@@ -120,9 +121,9 @@ class ArchivalWrite(BaseModel):
     )
 
 
-class RecordPage(BaseModel):
-    items: list[RecordRead]
-    total: int
+# Each page of a list is a class of its own, so that the OpenAPI document names it.
+class RecordPage(Page[RecordRead]):
+    """A page of records."""
 
 
 # GB 32100-2015: the unified social credit code's 31 characters (no I, O, S, V, Z) and the
@@ -188,9 +189,8 @@ class EnterpriseRead(EnterpriseWrite):
         return cls.model_validate(enterprise, from_attributes=True)
 
 
-class EnterprisePage(BaseModel):
-    items: list[EnterpriseRead]
-    total: int
+class EnterprisePage(Page[EnterpriseRead]):
+    """A page of enterprises."""
 
 
 ACTIVITY_KIND_LABELS = {
@@ -279,9 +279,8 @@ class ActivityRead(ActivityWrite):
         )
 
 
-class ActivityPage(BaseModel):
-    items: list[ActivityRead]
-    total: int
+class ActivityPage(Page[ActivityRead]):
+    """A page of activities."""
 
 
 class ActivityEnd(BaseModel):

@@ -6,8 +6,8 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, false, func, or_, true
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from quancheng.common.db.repository import Repository
 from quancheng.device_registry.models import (
     ClockReading,
     Device,
@@ -82,12 +82,8 @@ class Visibility:
         )
 
 
-class DeviceRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, device_id: UUID) -> Device | None:
-        return await self.session.get(Device, device_id)
+class DeviceRepository(Repository[Device]):
+    model = Device
 
     async def get_for_update(self, device_id: UUID) -> Device | None:
         """The device, locked until the transaction ends (PostgreSQL; SQLite transactions
@@ -105,14 +101,6 @@ class DeviceRepository:
             select(Device).where(Device.serial_number == serial_number)
         )
         return result.first()
-
-    async def add(self, device: Device) -> None:
-        self.session.add(device)
-        await self.session.flush()
-
-    async def save(self, device: Device) -> None:
-        self.session.add(device)
-        await self.session.flush()
 
     async def held_by(self, officer_id: str) -> Sequence[Device]:
         result = await self.session.exec(
@@ -133,23 +121,17 @@ class DeviceRepository:
     async def page(
         self, *, visibility: Visibility, wanted: DeviceFilter, offset: int, limit: int
     ) -> tuple[Sequence[Device], int]:
-        condition = visibility.condition() & wanted.condition()
-        query = select(Device).where(condition)
-        count = select(func.count()).select_from(Device).where(condition)
-        rows = (
-            await self.session.exec(
-                query.order_by(col(Device.registered_at), col(Device.id))
-                .offset(offset)
-                .limit(limit)
-            )
-        ).all()
-        total = (await self.session.exec(count)).one()
-        return rows, total
+        return await self._paged(
+            visibility.condition(),
+            wanted.condition(),
+            order_by=[col(Device.registered_at), col(Device.id)],
+            offset=offset,
+            limit=limit,
+        )
 
 
-class DeviceEventRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class DeviceEventRepository(Repository[DeviceEvent]):
+    model = DeviceEvent
 
     async def next_seq(self, device_id: UUID) -> int:
         latest = (
@@ -158,10 +140,6 @@ class DeviceEventRepository:
             )
         ).one()
         return (latest or 0) + 1
-
-    async def add(self, event: DeviceEvent) -> None:
-        self.session.add(event)
-        await self.session.flush()
 
     async def history(self, device_id: UUID) -> Sequence[DeviceEvent]:
         result = await self.session.exec(
@@ -172,12 +150,8 @@ class DeviceEventRepository:
         return result.all()
 
 
-class SectionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, code: str) -> Section | None:
-        return await self.session.get(Section, code)
+class SectionRepository(Repository[Section]):
+    model = Section
 
     async def by_name(self, name: str) -> Section | None:
         return (await self.session.exec(select(Section).where(Section.name == name))).first()
@@ -195,17 +169,9 @@ class SectionRepository:
         )
         return (await self.session.exec(query.order_by(col(Section.code)))).all()
 
-    async def save(self, section: Section) -> None:
-        self.session.add(section)
-        await self.session.flush()
 
-
-class OfficerRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, officer_id: str) -> Officer | None:
-        return await self.session.get(Officer, officer_id)
+class OfficerRepository(Repository[Officer]):
+    model = Officer
 
     async def by_certificate(self, number: str) -> Officer | None:
         query = select(Officer).where(Officer.certificate_number == number)
@@ -229,26 +195,16 @@ class OfficerRepository:
             conditions.append(col(Officer.section) == section)
         if only is not None:
             conditions.append(col(Officer.id) == only)
-        query = select(Officer).where(*conditions)
-        count = select(func.count()).select_from(Officer).where(*conditions)
-        rows = (
-            await self.session.exec(
-                query.order_by(col(Officer.section), col(Officer.id)).offset(offset).limit(limit)
-            )
-        ).all()
-        return rows, (await self.session.exec(count)).one()
-
-    async def save(self, officer: Officer) -> None:
-        self.session.add(officer)
-        await self.session.flush()
+        return await self._paged(
+            *conditions,
+            order_by=[col(Officer.section), col(Officer.id)],
+            offset=offset,
+            limit=limit,
+        )
 
 
-class StationRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, station_id: UUID) -> DockingStation | None:
-        return await self.session.get(DockingStation, station_id)
+class StationRepository(Repository[DockingStation]):
+    model = DockingStation
 
     async def by_serial(self, serial_number: str) -> DockingStation | None:
         query = select(DockingStation).where(DockingStation.serial_number == serial_number)
@@ -260,17 +216,9 @@ class StationRepository:
             query = query.where(DockingStation.section == section)
         return (await self.session.exec(query.order_by(col(DockingStation.name)))).all()
 
-    async def save(self, station: DockingStation) -> None:
-        self.session.add(station)
-        await self.session.flush()
 
-
-class UploadClientRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, client_id: UUID) -> UploadClient | None:
-        return await self.session.get(UploadClient, client_id)
+class UploadClientRepository(Repository[UploadClient]):
+    model = UploadClient
 
     async def of_device(self, device_id: UUID) -> Sequence[UploadClient]:
         query = select(UploadClient).where(UploadClient.device_id == device_id)
@@ -280,24 +228,15 @@ class UploadClientRepository:
         query = select(UploadClient).where(UploadClient.station_id == station_id)
         return (await self.session.exec(query.order_by(col(UploadClient.created_at)))).all()
 
-    async def save(self, client: UploadClient) -> None:
-        self.session.add(client)
-        await self.session.flush()
 
-
-class ClockReadingRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class ClockReadingRepository(Repository[ClockReading]):
+    model = ClockReading
 
     async def exists(self, source: str, source_id: str) -> bool:
         query = select(ClockReading.id).where(
             ClockReading.source == source, ClockReading.source_id == source_id
         )
         return (await self.session.exec(query)).first() is not None
-
-    async def add(self, reading: ClockReading) -> None:
-        self.session.add(reading)
-        await self.session.flush()
 
     async def of_device(self, device_id: UUID, *, limit: int) -> Sequence[ClockReading]:
         """The newest ``limit`` readings, oldest first."""

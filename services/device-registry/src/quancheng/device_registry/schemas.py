@@ -5,6 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quancheng.common.limits import Page
 from quancheng.common.times import Instant
 from quancheng.device_registry.models import (
     ClientKind,
@@ -102,9 +103,9 @@ class OfficerRead(BaseModel):
         return cls.model_validate(officer, from_attributes=True)
 
 
-class OfficerPage(BaseModel):
-    items: list[OfficerRead]
-    total: int
+# Each page of a list is a class of its own, so that the OpenAPI document names it.
+class OfficerPage(Page[OfficerRead]):
+    """A page of officers."""
 
 
 class DeviceCreate(BaseModel):
@@ -152,9 +153,8 @@ class DeviceRead(BaseModel):
         )
 
 
-class DevicePage(BaseModel):
-    items: list[DeviceRead]
-    total: int
+class DevicePage(Page[DeviceRead]):
+    """A page of devices."""
 
 
 class PreUseCheck(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from quancheng.common.clock import utcnow
 from quancheng.common.events import (
     Consumers,
     DeviceIssued,
@@ -11,7 +12,6 @@ from quancheng.common.events import (
     DeviceReturned,
     DeviceStatusChanged,
 )
-from quancheng.common.events.contracts import utcnow
 from quancheng.ingest.models import KnownDevice
 from quancheng.ingest.repository import KnownDeviceRepository
 
@@ -25,7 +25,7 @@ async def on_device_registered(session: AsyncSession, event: DeviceRegistered) -
         section=event.section,
         updated_at=event.occurred_at,
     )
-    await repo.save(device)
+    await repo.add(device)
 
 
 async def on_device_issued(session: AsyncSession, event: DeviceIssued) -> None:
@@ -33,7 +33,7 @@ async def on_device_issued(session: AsyncSession, event: DeviceIssued) -> None:
     device = await repo.get(event.device_id)
     if device is not None:
         device.officer_id, device.updated_at = event.officer_id, utcnow()
-        await repo.save(device)
+        await repo.add(device)
 
 
 async def on_device_returned(session: AsyncSession, event: DeviceReturned) -> None:
@@ -41,7 +41,7 @@ async def on_device_returned(session: AsyncSession, event: DeviceReturned) -> No
     device = await repo.get(event.device_id)
     if device is not None:
         device.officer_id, device.updated_at = None, utcnow()
-        await repo.save(device)
+        await repo.add(device)
 
 
 async def on_device_status_changed(session: AsyncSession, event: DeviceStatusChanged) -> None:
@@ -51,7 +51,7 @@ async def on_device_status_changed(session: AsyncSession, event: DeviceStatusCha
     device = await repo.get(event.device_id)
     if device is not None and device.officer_id is not None:
         device.officer_id, device.updated_at = None, utcnow()
-        await repo.save(device)
+        await repo.add(device)
 
 
 def register(consumers: Consumers) -> None:

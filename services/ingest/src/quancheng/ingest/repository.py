@@ -5,36 +5,23 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from quancheng.common.db.repository import Repository
 from quancheng.ingest.models import KnownDevice, Original, Upload, UploadStatus
 
 
-class KnownDeviceRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, device_id: UUID) -> KnownDevice | None:
-        return await self.session.get(KnownDevice, device_id)
-
-    async def save(self, device: KnownDevice) -> None:
-        self.session.add(device)
-        await self.session.flush()
+class KnownDeviceRepository(Repository[KnownDevice]):
+    model = KnownDevice
 
 
-class UploadRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class UploadRepository(Repository[Upload]):
+    model = Upload
 
     async def get(self, upload_id: str) -> Upload | None:
         result = await self.session.exec(
             select(Upload).where(Upload.id == upload_id).execution_options(populate_existing=True)
         )
         return result.first()
-
-    async def save(self, upload: Upload) -> None:
-        self.session.add(upload)
-        await self.session.flush()
 
     async def expired(self, now: datetime, *, limit: int) -> Sequence[str]:
         """Ids of unfinished uploads whose time ran out."""
@@ -74,17 +61,9 @@ class UploadRepository:
         return (await self.session.exec(query)).all()
 
 
-class OriginalRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, record_id: UUID) -> Original | None:
-        return await self.session.get(Original, record_id)
+class OriginalRepository(Repository[Original]):
+    model = Original
 
     async def of_content(self, device_id: UUID, sha256: str) -> Original | None:
         query = select(Original).where(Original.device_id == device_id, Original.sha256 == sha256)
         return (await self.session.exec(query)).first()
-
-    async def add(self, original: Original) -> None:
-        self.session.add(original)
-        await self.session.flush()

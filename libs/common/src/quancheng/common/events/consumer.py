@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from quancheng.common.clock import utcnow
 from quancheng.common.db import Database, session_scope, utc_column
 from quancheng.common.events.bus import DeadLetters, EventBus, Message, decode
-from quancheng.common.events.contracts import Event, utcnow
+from quancheng.common.events.contracts import Event
 from quancheng.common.storage.base import StoreUnavailableError
 
 log = logging.getLogger(__name__)

@@ -12,15 +12,13 @@ stocking and issue, told on three topics, could arrive in any order.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from quancheng.common.clock import utcnow
 
 
 class Event(BaseModel):

@@ -17,9 +17,10 @@ from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.orm.session import Session
 
+from quancheng.common.clock import utcnow
 from quancheng.common.db import Database, session_scope, utc_column
 from quancheng.common.events.bus import EventBus, Message, encode
-from quancheng.common.events.contracts import Event, utcnow
+from quancheng.common.events.contracts import Event
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from quancheng.catalog.service import staff
 from quancheng.catalog.service.records import get_record, reindex, visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
+from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
-from quancheng.common.events.contracts import utcnow
 
 
 def _not_found() -> ApiError:
@@ -88,7 +88,7 @@ async def create(
         created_at=now,
         updated_at=now,
     )
-    await ActivityRepository(session).save(activity)
+    await ActivityRepository(session).add(activity)
     await _audit(session, principal, "activity.create", activity)
     if external_id is not None:
         await _adopt_claiming_records(session, principal, activity, external_id)
@@ -145,7 +145,7 @@ async def end(
     activity.ended_at = ended_at
     activity.status = ActivityStatus.CLOSED
     activity.updated_at = utcnow()
-    await ActivityRepository(session).save(activity)
+    await ActivityRepository(session).add(activity)
     await _audit(session, principal, "activity.end", activity)
     return activity
 
@@ -237,7 +237,7 @@ async def _replace(
         setattr(activity, field, value)
     activity.status = ActivityStatus.CLOSED if data.ended_at else ActivityStatus.OPEN
     activity.updated_at = utcnow()
-    await ActivityRepository(session).save(activity)
+    await ActivityRepository(session).add(activity)
     await reindex(session, await RecordRepository(session).of_activities([activity.id]))
     await _audit(session, principal, "activity.update", activity)
     return activity

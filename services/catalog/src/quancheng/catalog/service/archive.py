@@ -30,8 +30,8 @@ from quancheng.catalog.service import activities, compliance, staff
 from quancheng.catalog.service.records import get_record, reindex, visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
+from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
-from quancheng.common.events.contracts import utcnow
 
 # Who keeps the archive: archivists and the office everywhere, a section's head and custodian
 # for their own section.
@@ -134,7 +134,7 @@ async def archive_activity(
     activity.status = ActivityStatus.ARCHIVED
     activity.archived_by = principal.subject
     activity.archived_at = now
-    await ActivityRepository(session).save(activity)
+    await ActivityRepository(session).add(activity)
     await audit.append(
         session,
         actor=principal.subject,

@@ -17,7 +17,7 @@ from quancheng.catalog.schemas import (
 )
 from quancheng.common import audit
 from quancheng.common.auth import Principal
-from quancheng.common.events.contracts import utcnow
+from quancheng.common.clock import utcnow
 
 _STAGES = ("出示执法证件", "告知当事人", "现场检查或询问", "调查取证", "文书送达", "当事人签字确认")
 _HOW = {
@@ -96,7 +96,7 @@ async def configure(
     row.key_stages = [s.model_dump() for s in data.key_stages]
     row.updated_by = principal.subject
     row.updated_at = utcnow()
-    await repository.save(row)
+    await repository.add(row)
     await audit.append(
         session,
         actor=principal.subject,

@@ -20,8 +20,8 @@ from quancheng.catalog.schemas import ActivityRead, EnterpriseFile, EnterpriseRe
 from quancheng.catalog.service.records import reindex, visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal
+from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
-from quancheng.common.events.contracts import utcnow
 
 
 def _exists(existing: Enterprise) -> ApiError:
@@ -45,7 +45,7 @@ async def create(session: AsyncSession, principal: Principal, data: EnterpriseWr
         raise _exists(existing)
     now = utcnow()
     enterprise = Enterprise(id=uuid4(), **data.model_dump(), created_at=now, updated_at=now)
-    await repository.save(enterprise)
+    await repository.add(enterprise)
     await _audit(session, principal, "enterprise.create", enterprise, data)
     return enterprise
 
@@ -99,7 +99,7 @@ async def _put_external(
         enterprise = Enterprise(
             id=uuid4(), **data.model_dump(), external_id=external_id, created_at=now, updated_at=now
         )
-        await repository.save(enterprise)
+        await repository.add(enterprise)
         await _audit(session, principal, "enterprise.create", enterprise, data)
         return enterprise, True
     await _apply(repository, enterprise, data)
@@ -154,7 +154,7 @@ async def _apply(
     for field, value in data.model_dump().items():
         setattr(enterprise, field, value)
     enterprise.updated_at = utcnow()
-    await repository.save(enterprise)
+    await repository.add(enterprise)
     # Its records are found by its name: keep their search text in step.
     await reindex(
         repository.session, await RecordRepository(repository.session).of_enterprise(enterprise.id)

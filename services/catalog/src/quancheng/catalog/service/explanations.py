@@ -17,8 +17,8 @@ from quancheng.catalog.schemas import ExemptionWrite, InterruptionWrite
 from quancheng.catalog.service import activities, staff
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
+from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
-from quancheng.common.events.contracts import utcnow
 
 Filed = TypeVar("Filed", Interruption, Exemption)
 

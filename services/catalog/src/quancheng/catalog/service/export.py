@@ -36,8 +36,8 @@ from quancheng.catalog.schemas import ACTIVITY_TYPE_LABELS, KIND_LABELS
 from quancheng.catalog.service.records import visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
+from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
-from quancheng.common.events.contracts import utcnow
 from quancheng.common.settings import CatalogSettings
 from quancheng.common.storage import ObjectStore
 

@@ -16,8 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from quancheng.catalog.models import IdempotencyKey
 from quancheng.catalog.repository import IdempotencyRepository
 from quancheng.common.auth import Principal
+from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
-from quancheng.common.events.contracts import utcnow
 
 T = TypeVar("T")
 
@@ -59,7 +59,7 @@ async def _once(
     id_of: Callable[[T], UUID],
 ) -> tuple[T, bool]:
     repository = IdempotencyRepository(session)
-    seen = await repository.get(principal.subject, key)
+    seen = await repository.get((principal.subject, key))
     if seen is not None:
         if (seen.resource, seen.request_sha256) != (resource, digest):
             raise _reused(key)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.common.auth import Principal
+from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
-from quancheng.common.events.contracts import utcnow
 from quancheng.device_registry.models import DeviceKind, Section
 from quancheng.device_registry.repository import (
     DeviceRepository,

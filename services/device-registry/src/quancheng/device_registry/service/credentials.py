@@ -19,8 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.common import audit
 from quancheng.common.auth import BuiltinIssuer, Principal, Role
+from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
-from quancheng.common.events.contracts import utcnow
 from quancheng.device_registry.models import (
     ClientKind,
     Device,
@@ -63,7 +63,7 @@ async def _issue(
         created_by=principal.subject,
         created_at=utcnow(),
     )
-    await UploadClientRepository(session).save(client)
+    await UploadClientRepository(session).add(client)
     await audit.append(
         session,
         actor=principal.subject,
@@ -121,7 +121,7 @@ async def register_station(
     station = DockingStation(
         **data.model_dump(), registered_by=principal.subject, registered_at=utcnow()
     )
-    await repo.save(station)
+    await repo.add(station)
     await audit.append(
         session,
         actor=principal.subject,
@@ -174,7 +174,7 @@ async def deactivate_station(
 ) -> DockingStation:
     station = await _station(session, principal, station_id)
     station.active = False
-    await StationRepository(session).save(station)
+    await StationRepository(session).add(station)
     for client in await UploadClientRepository(session).of_station(station.id):
         await _revoke(session, client, by=principal.subject, reason="station switched off")
     await audit.append(
@@ -192,7 +192,7 @@ async def _revoke(
     if client.revoked_at is not None:
         return
     client.revoked_at, client.revoked_by, client.revoke_reason = utcnow(), by, reason
-    await UploadClientRepository(session).save(client)
+    await UploadClientRepository(session).add(client)
     await audit.append(
         session,
         actor=by,

@@ -11,9 +11,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
+from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
 from quancheng.common.events import DeviceIssued, DeviceRegistered, DeviceReturned, Event, record
-from quancheng.common.events.contracts import DeviceStatusChanged, utcnow
+from quancheng.common.events.contracts import DeviceStatusChanged
 from quancheng.device_registry import lifecycle
 from quancheng.device_registry.models import (
     ClockReading,
@@ -191,7 +192,7 @@ async def _move(
     source = device.status
     device.status = target
     device.officer_id = officer_id if target is DeviceStatus.ISSUED else None
-    await DeviceRepository(session).save(device)
+    await DeviceRepository(session).add(device)
     entry = await _append_history(
         session,
         device,

@@ -14,9 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
+from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
 from quancheng.common.events import OfficerChanged, OfficerRegistered, SectionChanged, record
-from quancheng.common.events.contracts import utcnow
 from quancheng.device_registry.models import Officer, Section
 from quancheng.device_registry.repository import (
     DeviceRepository,
@@ -101,7 +101,7 @@ async def create_section(
         )
     await _check_name_free(repo, data.name, code=data.code)
     section = Section(**data.model_dump(), updated_by=principal.subject, updated_at=utcnow())
-    await repo.save(section)
+    await repo.add(section)
     _tell_section(session, section, principal.subject)
     await audit.append(
         session,
@@ -162,7 +162,7 @@ async def update_section(
     for field, value in changes.items():
         setattr(section, field, value)
     section.updated_by, section.updated_at = principal.subject, utcnow()
-    await repo.save(section)
+    await repo.add(section)
     _tell_section(session, section, principal.subject)
     await audit.append(
         session,
@@ -242,7 +242,7 @@ async def create_officer(
         await _check_certificate_free(session, data.certificate_number, data.id)
     officer = Officer(**data.model_dump(), updated_by=principal.subject, updated_at=utcnow())
     _check_frontline_certificate(officer)
-    await repo.save(officer)
+    await repo.add(officer)
     _tell_officer(session, officer, principal.subject, new=True)
     await audit.append(
         session,
@@ -277,7 +277,7 @@ async def update_officer(
         setattr(officer, field, value)
     _check_frontline_certificate(officer)
     officer.updated_by, officer.updated_at = principal.subject, utcnow()
-    await repo.save(officer)
+    await repo.add(officer)
     _tell_officer(session, officer, principal.subject, new=False)
     await audit.append(
         session,

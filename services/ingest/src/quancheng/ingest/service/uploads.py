@@ -36,10 +36,10 @@ from anyio import to_thread
 
 from quancheng.common import audit
 from quancheng.common.auth import Principal
+from quancheng.common.clock import utcnow
 from quancheng.common.db import Database, session_scope
 from quancheng.common.errors import ApiError
 from quancheng.common.events import RecordingIngested, record
-from quancheng.common.events.contracts import utcnow
 from quancheng.common.hashing import ResumableSha256, resumable_sm3
 from quancheng.common.locks import LockHeldError, Locks
 from quancheng.common.settings import IngestSettings
@@ -200,7 +200,7 @@ async def create_final(
     upload = await _begin(uploads, principal, meta, metadata_raw, section, length, "final")
     upload.partials = partial_ids
     async with session_scope(uploads.db) as session:
-        await UploadRepository(session).save(upload)
+        await UploadRepository(session).add(upload)
     uploads.assemble_soon(upload.id)
     return upload
 
@@ -609,7 +609,7 @@ async def _take_body(
         upload.scan_head, upload.scan_end = bytes(scan.head), bytes(scan.end)
     if not last:
         async with session_scope(uploads.db) as session:
-            await UploadRepository(session).save(upload)
+            await UploadRepository(session).add(upload)
         return upload
     return await _last_bytes(uploads, upload, writer.hashes)
 
@@ -678,7 +678,7 @@ async def _last_bytes(uploads: Uploads, upload: Upload, hashes: _Hashes) -> Uplo
         await _check_scan(uploads, upload)
     upload.status = UploadStatus.FINISHING
     async with session_scope(uploads.db) as session:
-        await UploadRepository(session).save(upload)
+        await UploadRepository(session).add(upload)
     uploads.finish_soon(upload.id)
     return upload
 
@@ -915,7 +915,7 @@ async def _save_with_audit(
 ) -> None:
     """Store the upload's new state and its audit entry in one transaction."""
     async with session_scope(uploads.db) as session:
-        await UploadRepository(session).save(upload)
+        await UploadRepository(session).add(upload)
         await audit.append(
             session, actor=actor, action=action, target=f"upload:{upload.id}", detail=detail
         )
@@ -938,7 +938,7 @@ async def _complete(uploads: Uploads, upload: Upload, original: Original, *, new
     async with session_scope(uploads.db) as session:
         if new:
             await OriginalRepository(session).add(original)
-        await UploadRepository(session).save(upload)
+        await UploadRepository(session).add(upload)
         if new:
             drift = None
             if meta.get("device_clock"):
