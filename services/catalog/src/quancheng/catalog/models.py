@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -12,34 +11,53 @@ from sqlmodel import Field, SQLModel
 
 from quancheng.common.auth import Clearance
 from quancheng.common.db import enum_column, utc_column
+from quancheng.common.labels import LabelledEnum
 
 
-class ActivityKind(StrEnum):
+class RecordKind(LabelledEnum):
+    """What ingest says a record is (its ``kind``, stored as the text ingest sent)."""
+
+    VIDEO = "video", "视频"
+    AUDIO = "audio", "音频"
+    PHOTO = "photo", "照片"
+    SCAN = "scan", "扫描件"
+    DOCUMENT = "document", "文书"
+
+
+def kind_label(kind: str) -> str:
+    """A record kind's label; a kind the catalog does not know is shown as it came."""
+    try:
+        return RecordKind(kind).label
+    except ValueError:
+        return kind
+
+
+class ActivityKind(LabelledEnum):
     """The four kinds of administrative enforcement in scope (B-2)."""
 
-    LICENSING = "licensing"  # 行政许可
-    PENALTY = "penalty"  # 行政处罚
-    COERCION = "coercion"  # 行政强制
-    INSPECTION = "inspection"  # 行政检查
+    LICENSING = "licensing", "行政许可"
+    PENALTY = "penalty", "行政处罚"
+    COERCION = "coercion", "行政强制"
+    INSPECTION = "inspection", "行政检查"
 
 
-class ActivityType(StrEnum):
+class ActivityType(LabelledEnum):
     """What was done on site (A-4/D-4, A-10); the recording duty depends on it."""
 
-    DAILY_INSPECTION = "daily_inspection"
-    COMPLAINT = "complaint"
-    EVIDENCE_COLLECTION = "evidence_collection"
-    ADVANCE_REGISTRATION = "advance_registration"
-    DOCUMENT_SERVICE = "document_service"
-    COERCIVE_MEASURE = "coercive_measure"
-    SEALING_SEIZURE = "sealing_seizure"
-    FORCED_DEMOLITION = "forced_demolition"
-    CASE_VENUE = "case_venue"
-    HEARING = "hearing"
-    LODGED_SERVICE = "lodged_service"
-    SERVICE_BY_NOTICE = "service_by_notice"
-    ON_SITE = "on_site"
-    OTHER = "other"
+    DAILY_INSPECTION = "daily_inspection", "日常执法检查"
+    COMPLAINT = "complaint", "投诉、举报"
+    EVIDENCE_COLLECTION = "evidence_collection", "调查取证"
+    ADVANCE_REGISTRATION = "advance_registration", "先行登记保存证据"
+    DOCUMENT_SERVICE = "document_service", "文书送达"
+    COERCIVE_MEASURE = "coercive_measure", "行政强制措施"
+    SEALING_SEIZURE = "sealing_seizure", "查封扣押"
+    FORCED_DEMOLITION = "forced_demolition", "强制拆除"
+    CASE_VENUE = "case_venue", "办案场所"
+    HEARING = "hearing", "听证"
+    LODGED_SERVICE = "lodged_service", "留置送达"
+    SERVICE_BY_NOTICE = "service_by_notice", "公告送达"
+    ON_SITE = "on_site", "其他现场执法"
+    OTHER = "other", "其他"
 
 
 class Record(SQLModel, table=True):
@@ -101,6 +119,22 @@ class Record(SQLModel, table=True):
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
+# GB 32100-2015: the unified social credit code's 31 characters (no I, O, S, V, Z) and the
+# weights of its first 17, whose sum decides the 18th (the check character).
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def credit_code_problem(code: str) -> str | None:
+    """Why ``code`` is not a valid unified social credit code; None if it is."""
+    if len(code) != 18 or any(c not in _CREDIT_CHARS for c in code):
+        return "must be 18 characters of 0-9 and A-Z without I, O, S, V, Z"
+    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(code, _CREDIT_WEIGHTS, strict=False))
+    if code[17] != _CREDIT_CHARS[-total % 31]:
+        return "its check character (the 18th) is wrong: mistyped?"
+    return None
+
+
 class Enterprise(SQLModel, table=True):
     """An enterprise the bureau supervises (一企一档, E-3/E-16): everything about it hangs here."""
 
@@ -131,10 +165,10 @@ class Enterprise(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=utc_column())
 
 
-class ActivityStatus(StrEnum):
-    OPEN = "open"
-    CLOSED = "closed"
-    ARCHIVED = "archived"  # read-only, with its records (B-7)
+class ActivityStatus(LabelledEnum):
+    OPEN = "open", "进行中"
+    CLOSED = "closed", "已结束"
+    ARCHIVED = "archived", "已归档"  # read-only, with its records (B-7)
 
 
 class Activity(SQLModel, table=True):
@@ -178,25 +212,42 @@ class ActivityOfficer(SQLModel, table=True):
     officer_id: str = Field(primary_key=True, max_length=128, index=True)
 
 
-class Duty(StrEnum):
+class Duty(LabelledEnum):
     """How an activity type must be recorded (A-10, D-6, B-4a)."""
 
-    MANDATORY = "mandatory"  # 全过程音像记录
-    SITUATIONAL = "situational"  # 根据实际情况进行音像记录
-    TEXT = "text"  # 文字记录即可
+    MANDATORY = "mandatory", "全过程音像记录"
+    SITUATIONAL = "situational", "根据情况音像记录"
+    TEXT = "text", "文字记录即可"
 
 
-class FindingCode(StrEnum):
+class FindingCode(LabelledEnum):
     """What a compliance check can find (not stored: findings are worked out when asked for)."""
 
-    NO_RECORDING = "no_recording"  # A-10: a mandatory activity without recordings
-    NOT_COVERED = "not_covered"  # A-10: its recordings start late or end early
-    UNEXPLAINED_GAP = "unexplained_gap"  # D-10a
-    AFTER_THE_FACT = "after_the_fact"  # D-10b: captured after the activity ended
-    PARTY_NOT_INFORMED = "party_not_informed"  # A-9
-    LATE_UPLOAD = "late_upload"  # A-11: past the 24-hour deadline
-    EXEMPTION_PENDING = "exemption_pending"  # A-5: filed, not yet acknowledged
-    UNASSIGNED = "unassigned"  # A-3: a recording tied to no activity
+    NO_RECORDING = "no_recording", "应全过程音像记录而无记录"
+    NOT_COVERED = "not_covered", "音像记录未覆盖执法全过程"  # starts late or ends early
+    UNEXPLAINED_GAP = "unexplained_gap", "记录中断且未说明原因"
+    AFTER_THE_FACT = "after_the_fact", "执法结束后补录"  # captured after the activity ended
+    PARTY_NOT_INFORMED = "party_not_informed", "未告知当事人正在记录"
+    LATE_UPLOAD = "late_upload", "超过24小时上传"
+    EXEMPTION_PENDING = "exemption_pending", "未记录说明待科室负责人确认"  # not acknowledged
+    UNASSIGNED = "unassigned", "未关联执法活动"  # a recording tied to no activity
+
+    @property
+    def requirement(self) -> str:
+        """The requirement the finding is against."""
+        return _FINDING_REQUIREMENTS[self]
+
+
+_FINDING_REQUIREMENTS = {
+    FindingCode.NO_RECORDING: "A-10",
+    FindingCode.NOT_COVERED: "A-10",
+    FindingCode.UNEXPLAINED_GAP: "D-10a",
+    FindingCode.AFTER_THE_FACT: "D-10b",
+    FindingCode.PARTY_NOT_INFORMED: "A-9",
+    FindingCode.LATE_UPLOAD: "A-11",
+    FindingCode.EXEMPTION_PENDING: "A-5",
+    FindingCode.UNASSIGNED: "A-3",
+}
 
 
 class RecordingDuty(SQLModel, table=True):
@@ -212,15 +263,15 @@ class RecordingDuty(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=utc_column())
 
 
-class InterruptionReason(StrEnum):
+class InterruptionReason(LabelledEnum):
     """Why one device's recording stopped and started again (D-10a)."""
 
-    DEVICE_FAULT = "device_fault"
-    WEATHER = "weather"
-    BATTERY = "battery"
-    STORAGE = "storage"
-    VENUE_CHANGE = "venue_change"
-    OTHER = "other"
+    DEVICE_FAULT = "device_fault", "设备故障"
+    WEATHER = "weather", "天气原因"
+    BATTERY = "battery", "电量不足"
+    STORAGE = "storage", "存储空间不足"
+    VENUE_CHANGE = "venue_change", "转换场地"
+    OTHER = "other", "其他"
 
 
 class Interruption(SQLModel, table=True):
@@ -241,15 +292,15 @@ class Interruption(SQLModel, table=True):
     filed_at: datetime = Field(sa_column=utc_column())
 
 
-class ExemptionReason(StrEnum):
+class ExemptionReason(LabelledEnum):
     """When an activity may go unrecorded (A-5, D-5)."""
 
-    EXPLOSION_HAZARD = "explosion_hazard"  # 防爆区域无防爆设备
-    STATE_SECRET = "state_secret"  # noqa: S105 (a reason, not a password)
-    COMMERCIAL_SECRET = "commercial_secret"  # noqa: S105
-    PERSONAL_PRIVACY = "personal_privacy"
-    EMERGENCY = "emergency"
-    OTHER = "other"
+    EXPLOSION_HAZARD = "explosion_hazard", "易燃易爆区域无防爆设备"
+    STATE_SECRET = "state_secret", "涉及国家秘密"
+    COMMERCIAL_SECRET = "commercial_secret", "涉及商业秘密"
+    PERSONAL_PRIVACY = "personal_privacy", "涉及个人隐私"
+    EMERGENCY = "emergency", "紧急情况"
+    OTHER = "other", "其他客观原因"
 
 
 class Exemption(SQLModel, table=True):

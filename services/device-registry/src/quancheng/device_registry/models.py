@@ -9,55 +9,29 @@ from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from quancheng.common.db import enum_column, utc_column
+from quancheng.common.labels import LabelledEnum
 
 
-class DeviceKind(StrEnum):
+class DeviceKind(LabelledEnum):
     """The four kinds of recording device (A-2a, D-2)."""
 
-    BODY_CAMERA = "body_camera"
-    CAMERA = "camera"
-    VOICE_RECORDER = "voice_recorder"
-    CAMCORDER = "camcorder"
-
-    @property
-    def label(self) -> str:
-        return DEVICE_KIND_LABELS[self]
+    BODY_CAMERA = "body_camera", "执法记录仪"
+    CAMERA = "camera", "照相机"
+    VOICE_RECORDER = "voice_recorder", "录音笔"
+    CAMCORDER = "camcorder", "摄像机"
 
 
-DEVICE_KIND_LABELS: dict[DeviceKind, str] = {
-    DeviceKind.BODY_CAMERA: "执法记录仪",
-    DeviceKind.CAMERA: "照相机",
-    DeviceKind.VOICE_RECORDER: "录音笔",
-    DeviceKind.CAMCORDER: "摄像机",
-}
-
-
-class DeviceStatus(StrEnum):
+class DeviceStatus(LabelledEnum):
     """Where a device is in its life cycle (A-6a, D-7); the allowed moves are in
     :data:`quancheng.device_registry.lifecycle.TRANSITIONS`."""
 
-    REGISTERED = "registered"
-    IN_STOCK = "in_stock"
-    ISSUED = "issued"
-    RETURNED = "returned"
-    IN_MAINTENANCE = "in_maintenance"
-    LOST = "lost"
-    RETIRED = "retired"
-
-    @property
-    def label(self) -> str:
-        return DEVICE_STATUS_LABELS[self]
-
-
-DEVICE_STATUS_LABELS: dict[DeviceStatus, str] = {
-    DeviceStatus.REGISTERED: "已登记",
-    DeviceStatus.IN_STOCK: "在库",
-    DeviceStatus.ISSUED: "已发放",
-    DeviceStatus.RETURNED: "已归还",
-    DeviceStatus.IN_MAINTENANCE: "维修中",
-    DeviceStatus.LOST: "遗失",
-    DeviceStatus.RETIRED: "已报废",
-}
+    REGISTERED = "registered", "已登记"
+    IN_STOCK = "in_stock", "在库"
+    ISSUED = "issued", "已发放"
+    RETURNED = "returned", "已归还"
+    IN_MAINTENANCE = "in_maintenance", "维修中"
+    LOST = "lost", "遗失"
+    RETIRED = "retired", "已报废"
 
 
 class DeviceEventKind(StrEnum):
@@ -178,13 +152,9 @@ class UploadClient(SQLModel, table=True):
     revoke_reason: str | None = Field(default=None, max_length=200)
 
 
-class ClockSource(StrEnum):
-    PRE_USE_CHECK = "pre_use_check"
-    UPLOAD = "upload"
-
-    @property
-    def label(self) -> str:
-        return "使用前检查" if self is ClockSource.PRE_USE_CHECK else "上传"
+class ClockSource(LabelledEnum):
+    PRE_USE_CHECK = "pre_use_check", "使用前检查"
+    UPLOAD = "upload", "上传"
 
 
 class ClockReading(SQLModel, table=True):

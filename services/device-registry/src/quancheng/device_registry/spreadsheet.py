@@ -13,24 +13,19 @@ import io
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-
-class Sheet(StrEnum):
-    SECTIONS = "sections"
-    OFFICERS = "officers"
-    DEVICES = "devices"
-
-    @property
-    def label(self) -> str:
-        return SHEET_LABELS[self]
+from quancheng.common.labels import LabelledEnum
 
 
-SHEET_LABELS = {Sheet.SECTIONS: "科室", Sheet.OFFICERS: "人员", Sheet.DEVICES: "设备"}
+class Sheet(LabelledEnum):
+    SECTIONS = "sections", "科室"
+    OFFICERS = "officers", "人员"
+    DEVICES = "devices", "设备"
+
 
 # field → the headers that name it, English first.
 COLUMNS: dict[Sheet, dict[str, tuple[str, ...]]] = {

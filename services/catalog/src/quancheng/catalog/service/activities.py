@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from quancheng.catalog.inputs import ActivityWrite
 from quancheng.catalog.models import Activity, ActivityStatus, Record
 from quancheng.catalog.repository import (
     ActivityFilter,
@@ -17,7 +18,6 @@ from quancheng.catalog.repository import (
     EnterpriseRepository,
     RecordRepository,
 )
-from quancheng.catalog.schemas import ActivityWrite
 from quancheng.catalog.service import staff
 from quancheng.catalog.service.records import get_record, reindex, visibility
 from quancheng.common import audit

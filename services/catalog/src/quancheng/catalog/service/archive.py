@@ -4,27 +4,25 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from quancheng.catalog.models import Activity, ActivityStatus, Record
+from quancheng.catalog.inputs import ArchivalWrite
+from quancheng.catalog.models import (
+    Activity,
+    ActivityStatus,
+    ActivityType,
+    Exemption,
+    Interruption,
+    Record,
+)
 from quancheng.catalog.repository import (
     ActivityFilter,
     ActivityRepository,
     RecordRepository,
-)
-from quancheng.catalog.schemas import (
-    ACTIVITY_TYPE_LABELS,
-    ActivityRead,
-    ArchivalWrite,
-    ArchiveEntry,
-    ArchiveGroup,
-    Dossier,
-    ExemptionRead,
-    InterruptionRead,
-    RecordRead,
 )
 from quancheng.catalog.service import activities, compliance, staff
 from quancheng.catalog.service.records import get_record, reindex, visibility
@@ -37,6 +35,39 @@ from quancheng.common.errors import ApiError
 # for their own section.
 _KEEPERS = (Role.ARCHIVIST, Role.OFFICE)
 _SECTION_KEEPERS = (Role.SECTION_HEAD, Role.CUSTODIAN)
+
+
+@dataclass(frozen=True)
+class DossierContents:
+    activity: Activity
+    records: list[Record]  # in the order they were captured
+    interruptions: list[Interruption]
+    exemptions: list[Exemption]
+    compliance: compliance.Checked
+
+
+@dataclass(frozen=True)
+class Archived:
+    """An archived activity as the catalogue lists it, with the recordings the caller sees."""
+
+    activity_id: UUID
+    matter: str
+    type: ActivityType
+    case_number: str | None
+    enterprise_id: UUID | None
+    section: str
+    started_at: datetime
+    archived_at: datetime | None
+    records: int
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """One year's archived activities of one matter (C-4: the archive is arranged 年度-事项)."""
+
+    year: int
+    matter: str
+    activities: list[Archived]
 
 
 async def _may_keep(session: AsyncSession, principal: Principal, section: str | None) -> None:
@@ -155,7 +186,7 @@ async def archive_case(
 
 async def case_dossier(
     session: AsyncSession, principal: Principal, case_number: str, *, slack: timedelta
-) -> list[Dossier]:
+) -> list[DossierContents]:
     found = await _case(session, principal, case_number)
     checked = await compliance.check(session, visibility(principal), found, slack=slack)
     return [_dossier(c) for c in checked]
@@ -174,22 +205,22 @@ async def _case(session: AsyncSession, principal: Principal, case_number: str) -
 
 async def dossier(
     session: AsyncSession, principal: Principal, activity_id: UUID, *, slack: timedelta
-) -> Dossier:
+) -> DossierContents:
     return _dossier(await compliance.of_activity(session, principal, activity_id, slack=slack))
 
 
-def _dossier(checked: compliance.Checked) -> Dossier:
+def _dossier(checked: compliance.Checked) -> DossierContents:
     # Whoever may see the activity sees its recordings, as far as their clearance reaches.
-    return Dossier(
-        activity=ActivityRead.of(checked.activity),
-        records=[RecordRead.of(r) for r in sorted(checked.records, key=_capture_order)],
-        interruptions=[InterruptionRead.of(i) for i in checked.interruptions],
-        exemptions=[ExemptionRead.of(e) for e in checked.exemptions],
-        compliance=compliance.verdict(checked),
+    return DossierContents(
+        activity=checked.activity,
+        records=sorted(checked.records, key=_capture_order),
+        interruptions=checked.interruptions,
+        exemptions=checked.exemptions,
+        compliance=checked,
     )
 
 
-async def catalogue(session: AsyncSession, principal: Principal, year: int) -> list[ArchiveGroup]:
+async def catalogue(session: AsyncSession, principal: Principal, year: int) -> list[Shelf]:
     """The archived activities of ``year``, by matter (the activity's type)."""
     start = datetime(year, 1, 1, tzinfo=UTC)
     seen = visibility(principal)
@@ -205,13 +236,13 @@ async def catalogue(session: AsyncSession, principal: Principal, year: int) -> l
         [a.id for a in archived], visibility=seen
     )
     counts = Counter(r.activity_id for r in shown)
-    groups: dict[str, list[ArchiveEntry]] = defaultdict(list)
+    groups: dict[str, list[Archived]] = defaultdict(list)
     for activity in archived:
-        groups[ACTIVITY_TYPE_LABELS[activity.type]].append(
-            ArchiveEntry(
+        groups[activity.type.label].append(
+            Archived(
                 activity_id=activity.id,
                 matter=activity.matter,
-                type_label=ACTIVITY_TYPE_LABELS[activity.type],
+                type=activity.type,
                 case_number=activity.case_number,
                 enterprise_id=activity.enterprise_id,
                 section=activity.section,
@@ -221,7 +252,7 @@ async def catalogue(session: AsyncSession, principal: Principal, year: int) -> l
             )
         )
     return [
-        ArchiveGroup(year=year, matter=matter, activities=entries)
+        Shelf(year=year, matter=matter, activities=entries)
         for matter, entries in sorted(groups.items())
     ]
 

@@ -20,13 +20,6 @@ from quancheng.catalog.repository import (
     RecordRepository,
     Visibility,
 )
-from quancheng.catalog.schemas import (
-    DUTY_LABELS,
-    ActivityCompliance,
-    ComplianceGroup,
-    ComplianceReport,
-    FindingRead,
-)
 from quancheng.catalog.service import activities, duties
 from quancheng.catalog.service.checks import Finding, check_activity, check_unassigned
 from quancheng.catalog.service.records import visibility
@@ -47,6 +40,33 @@ class Checked:
     records: list[Record]
     interruptions: list[Interruption]
     exemptions: list[Exemption]
+    withheld_records: int
+    withheld_findings: int
+
+    @property
+    def activity_id(self) -> UUID:
+        return self.activity.id
+
+
+@dataclass(frozen=True)
+class Group:
+    """One section's or officer's share: activities checked, how many had no finding."""
+
+    key: str
+    activities: int
+    compliant_activities: int
+    findings: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Report:
+    activities: int
+    compliant_activities: int
+    rate: float | None
+    counts: dict[str, int]
+    by_section: list[Group]
+    by_officer: list[Group]
+    findings: list[Finding]
     withheld_records: int
     withheld_findings: int
 
@@ -110,25 +130,13 @@ async def of_activity(
     return checked
 
 
-def verdict(checked: Checked) -> ActivityCompliance:
-    return ActivityCompliance(
-        activity_id=checked.activity.id,
-        duty=checked.duty,
-        duty_label=DUTY_LABELS[checked.duty],
-        compliant=checked.compliant,
-        findings=[FindingRead.of(f) for f in checked.findings],
-        withheld_records=checked.withheld_records,
-        withheld_findings=checked.withheld_findings,
-    )
-
-
 async def report(
     session: AsyncSession,
     principal: Principal,
     wanted: ActivityFilter,
     *,
     slack: timedelta,
-) -> ComplianceReport:
+) -> Report:
     """Activities that started in the period (and match the filter), checked; recordings of the
     same section, officer and period that are tied to no activity, listed too."""
     seen = visibility(principal)
@@ -152,14 +160,14 @@ async def report(
         loose = [f for f in loose if wanted.officer_id in f.officer_ids]
     findings = [f for c in checked for f in c.findings] + loose
     compliant = sum(1 for c in checked if c.compliant)
-    return ComplianceReport(
+    return Report(
         activities=len(checked),
         compliant_activities=compliant,
         rate=round(compliant / len(checked), 4) if checked else None,
         counts=dict(sorted(Counter(f.code.value for f in findings).items())),
         by_section=_groups(checked, loose, lambda a: [a.section], lambda f: [f.section or ""]),
         by_officer=_groups(checked, loose, lambda a: a.officers, lambda f: f.officer_ids),
-        findings=[FindingRead.of(f) for f in findings],
+        findings=findings,
         withheld_records=sum(c.withheld_records for c in checked),
         withheld_findings=sum(c.withheld_findings for c in checked),
     )
@@ -170,7 +178,7 @@ def _groups(
     loose: Sequence[Finding],
     keys_of_activity: Callable[[Activity], Sequence[str]],
     keys_of_finding: Callable[[Finding], Sequence[str]],
-) -> list[ComplianceGroup]:
+) -> list[Group]:
     activity_count: Counter[str] = Counter()
     compliant: Counter[str] = Counter()
     counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -182,7 +190,7 @@ def _groups(
         for key in keys_of_finding(finding):
             counts[key][finding.code.value] += 1
     return [
-        ComplianceGroup(
+        Group(
             key=key,
             activities=activity_count[key],
             compliant_activities=compliant[key],

@@ -4,17 +4,13 @@ The regulation's defaults hold until the bureau enters its own."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from quancheng.catalog.inputs import DutyWrite
 from quancheng.catalog.models import ActivityType, Duty, RecordingDuty
 from quancheng.catalog.repository import DutyRepository
-from quancheng.catalog.schemas import (
-    ACTIVITY_TYPE_LABELS,
-    DUTY_LABELS,
-    DutyRead,
-    DutyWrite,
-    KeyStage,
-)
 from quancheng.common import audit
 from quancheng.common.auth import Principal
 from quancheng.common.clock import utcnow
@@ -46,27 +42,21 @@ DEFAULT_DUTIES: dict[ActivityType, Duty] = {
 }
 
 
-def _default(activity_type: ActivityType) -> DutyRead:
+@dataclass(frozen=True)
+class EffectiveDuty:
+    type: ActivityType
+    duty: Duty
+    key_stages: list[dict[str, str]]  # stage, how
+    configured: bool  # false: the regulation's default
+
+
+def _default(activity_type: ActivityType) -> EffectiveDuty:
     duty = DEFAULT_DUTIES[activity_type]
-    return _read(
-        activity_type, duty, [KeyStage(stage=s, how=_HOW[duty]) for s in _STAGES], configured=False
-    )
+    stages = [{"stage": s, "how": _HOW[duty]} for s in _STAGES]
+    return EffectiveDuty(activity_type, duty, stages, configured=False)
 
 
-def _read(
-    activity_type: ActivityType, duty: Duty, stages: list[KeyStage], *, configured: bool
-) -> DutyRead:
-    return DutyRead(
-        type=activity_type,
-        type_label=ACTIVITY_TYPE_LABELS[activity_type],
-        duty=duty,
-        duty_label=DUTY_LABELS[duty],
-        key_stages=stages,
-        configured=configured,
-    )
-
-
-async def effective(session: AsyncSession) -> dict[ActivityType, DutyRead]:
+async def effective(session: AsyncSession) -> dict[ActivityType, EffectiveDuty]:
     """Every activity type's duty: the bureau's entry, or else the regulation's default."""
     entries = {row.type: row for row in await DutyRepository(session).all()}
     duties = {}
@@ -75,19 +65,14 @@ async def effective(session: AsyncSession) -> dict[ActivityType, DutyRead]:
         duties[activity_type] = (
             _default(activity_type)
             if row is None
-            else _read(
-                row.type,
-                row.duty,
-                [KeyStage.model_validate(s) for s in row.key_stages],
-                configured=True,
-            )
+            else EffectiveDuty(row.type, row.duty, row.key_stages, configured=True)
         )
     return duties
 
 
 async def configure(
     session: AsyncSession, principal: Principal, activity_type: ActivityType, data: DutyWrite
-) -> DutyRead:
+) -> EffectiveDuty:
     repository = DutyRepository(session)
     row = await repository.get(activity_type) or RecordingDuty(
         type=activity_type, duty=data.duty, key_stages=[], updated_by="", updated_at=utcnow()

@@ -4,24 +4,37 @@ enforcement platform under its own ids (a retried call never makes a second ente
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from quancheng.catalog.models import Enterprise
+from quancheng.catalog.inputs import EnterpriseWrite
+from quancheng.catalog.models import Activity, Enterprise
 from quancheng.catalog.repository import (
     ActivityFilter,
     ActivityRepository,
     EnterpriseRepository,
     RecordRepository,
 )
-from quancheng.catalog.schemas import ActivityRead, EnterpriseFile, EnterpriseRead, EnterpriseWrite
 from quancheng.catalog.service.records import reindex, visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal
 from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
+
+
+@dataclass(frozen=True)
+class FileContents:
+    """一企一档: the enterprise, its activities newest first, and what they hold."""
+
+    enterprise: Enterprise
+    activities: list[Activity]
+    records: int
+    bytes: int
+    hidden_dangers_found: int
+    violations_found: int
 
 
 def _exists(existing: Enterprise) -> ApiError:
@@ -128,7 +141,7 @@ async def search(
     )
 
 
-async def file(session: AsyncSession, principal: Principal, enterprise_id: UUID) -> EnterpriseFile:
+async def file(session: AsyncSession, principal: Principal, enterprise_id: UUID) -> FileContents:
     """一企一档: the enterprise and everything the caller may see about it."""
     enterprise = await get(session, enterprise_id)
     seen = visibility(principal)
@@ -138,9 +151,9 @@ async def file(session: AsyncSession, principal: Principal, enterprise_id: UUID)
     records, _ = await RecordRepository(session).seen_of_activities(
         [a.id for a in found], visibility=seen
     )
-    return EnterpriseFile(
-        enterprise=EnterpriseRead.of(enterprise),
-        activities=[ActivityRead.of(a) for a in reversed(found)],
+    return FileContents(
+        enterprise=enterprise,
+        activities=list(reversed(found)),
         records=len(records),
         bytes=sum(r.size for r in records),
         hidden_dangers_found=sum(a.hidden_dangers_found for a in found),

@@ -11,9 +11,9 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from quancheng.catalog.inputs import ExemptionWrite, InterruptionWrite
 from quancheng.catalog.models import Activity, ActivityStatus, Exemption, Interruption
 from quancheng.catalog.repository import ExplanationRepository
-from quancheng.catalog.schemas import ExemptionWrite, InterruptionWrite
 from quancheng.catalog.service import activities, staff
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role

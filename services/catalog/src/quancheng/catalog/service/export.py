@@ -25,14 +25,13 @@ from openpyxl import Workbook
 from sqlmodel.ext.asyncio.session import AsyncSession
 from stream_zip import ZIP_64, Method, async_stream_zip
 
-from quancheng.catalog.models import Activity, Record
+from quancheng.catalog.models import Activity, Record, kind_label
 from quancheng.catalog.repository import (
     ActivityFilter,
     ActivityRepository,
     EnterpriseRepository,
     RecordRepository,
 )
-from quancheng.catalog.schemas import ACTIVITY_TYPE_LABELS, KIND_LABELS
 from quancheng.catalog.service.records import visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
@@ -258,14 +257,14 @@ def _rows(items: Sequence[Item], zone: ZoneInfo) -> list[list[str | int]]:
                 number,
                 item.path,
                 r.filename,
-                KIND_LABELS.get(r.kind, r.kind),
+                kind_label(r.kind),
                 r.size,
                 r.sha256,
                 r.sm3 or "",
                 item.enterprise,
                 a.started_at.astimezone(zone).strftime("%Y-%m-%d"),
                 a.matter,
-                ACTIVITY_TYPE_LABELS[a.type],
+                a.type.label,
                 a.case_number or "",
                 r.handling_section or a.section,
                 r.producer or r.officer_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -18,13 +19,6 @@ from quancheng.catalog.repository import (
     ActivityRepository,
     EnterpriseRepository,
     StaffRepository,
-)
-from quancheng.catalog.schemas import (
-    ACTIVITY_KIND_LABELS,
-    ACTIVITY_TYPE_LABELS,
-    RankedEnterprise,
-    Statistics,
-    StatisticsRow,
 )
 from quancheng.catalog.service import compliance
 from quancheng.catalog.service.checks import SEGMENT_KINDS
@@ -45,6 +39,48 @@ GROUP_LABELS = {
 _INSPECTING = {ActivityType.DAILY_INSPECTION, ActivityType.COMPLAINT, ActivityType.ON_SITE}
 
 
+@dataclass(frozen=True)
+class Figures:
+    """One group's figures for the period (E-13, E-14, B-1)."""
+
+    key: str
+    label: str
+    activities: int
+    activity_hours: float  # time spent on ended activities
+    records: int
+    recorded_hours: float  # audio and video captured
+    bytes: int
+    compliant_activities: int
+    compliance_rate: float | None
+    hidden_dangers_found: int
+    violations_found: int
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    group_by: str
+    group_label: str
+    rows: list[Figures]
+    total: Figures
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """An enterprise's place in the differentiated-inspection order (E-15)."""
+
+    rank: int
+    enterprise_id: UUID
+    name: str
+    region: str | None
+    industry: str | None
+    inspections: int
+    violations_found: int
+    hidden_dangers_found: int
+    major_hazard_sources: int
+    last_inspected_at: datetime | None
+    priority: str  # 重点 / 一般
+
+
 async def statistics(
     session: AsyncSession,
     principal: Principal,
@@ -53,7 +89,7 @@ async def statistics(
     *,
     slack: timedelta,
     zone: ZoneInfo,
-) -> Statistics:
+) -> Breakdown:
     seen = visibility(principal)
     found = await ActivityRepository(session).matching(visibility=seen, wanted=wanted)
     checked = await compliance.check(session, seen, found, slack=slack)
@@ -75,7 +111,7 @@ async def statistics(
         _row(key, label, members, records, clean)
         for (key, label), members in sorted(groups.items())
     ]
-    return Statistics(
+    return Breakdown(
         group_by=group_by,
         group_label=GROUP_LABELS[group_by],
         rows=rows,
@@ -117,8 +153,8 @@ def _keys(
     choices: dict[str, Callable[[Activity], list[tuple[str, str]]]] = {
         "section": lambda a: [(a.section, names.get(a.section, a.section))],
         "officer": lambda a: [(o, names.get(o, o)) for o in a.officers],
-        "kind": lambda a: [(a.kind.value, ACTIVITY_KIND_LABELS[a.kind])],
-        "type": lambda a: [(a.type.value, ACTIVITY_TYPE_LABELS[a.type])],
+        "kind": lambda a: [(a.kind.value, a.kind.label)],
+        "type": lambda a: [(a.type.value, a.type.label)],
         "enterprise": by_enterprise,
         "region": lambda a: [(a.region or "", a.region or "未注明")],
         "industry": by_industry,
@@ -133,10 +169,10 @@ def _row(
     members: Sequence[Activity],
     records: dict[str, list[Record]],
     clean: set[UUID],
-) -> StatisticsRow:
+) -> Figures:
     own = [r for a in members for r in records[str(a.id)]]
     compliant = sum(1 for a in members if a.id in clean)
-    return StatisticsRow(
+    return Figures(
         key=key,
         label=label,
         activities=len(members),
@@ -165,7 +201,7 @@ def _hours(spans: Iterable[timedelta]) -> float:
 
 async def ranking(
     session: AsyncSession, principal: Principal, wanted: ActivityFilter
-) -> list[RankedEnterprise]:
+) -> list[Ranked]:
     """Every enterprise, those to inspect first at the top: more violations, then more hidden
     dangers found in the period, then more major hazard sources, then the longest uninspected
     (over all time, not just the period)."""
@@ -206,7 +242,7 @@ async def ranking(
         sorted(entries, key=order), start=1
     ):
         ranked.append(
-            RankedEnterprise(
+            Ranked(
                 rank=rank,
                 enterprise_id=enterprise.id,
                 name=enterprise.name,

@@ -4,6 +4,9 @@ longer count; devices in maintenance still do (they come back)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.common.auth import Principal
@@ -15,10 +18,34 @@ from quancheng.device_registry.repository import (
     OfficerRepository,
     SectionRepository,
 )
-from quancheng.device_registry.schemas import AllocationLine, AllocationReport, SectionAllocation
 from quancheng.device_registry.service import scope
 
 PER_SUPERVISORY_SECTION = (DeviceKind.CAMERA, DeviceKind.VOICE_RECORDER, DeviceKind.CAMCORDER)
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: DeviceKind
+    required: int
+    in_service: int  # lost and retired devices left out
+    shortfall: int
+
+
+@dataclass(frozen=True)
+class SectionShare:
+    code: str
+    name: str
+    supervisory: bool
+    frontline_officers: int
+    lines: list[Line]
+    shortfall: int
+
+
+@dataclass(frozen=True)
+class Allocation:
+    generated_at: datetime
+    sections: list[SectionShare]
+    totals: list[Line]
 
 
 def required(kind: DeviceKind, section: Section, frontline_officers: int) -> int:
@@ -27,17 +54,16 @@ def required(kind: DeviceKind, section: Section, frontline_officers: int) -> int
     return 1 if section.supervisory and kind in PER_SUPERVISORY_SECTION else 0
 
 
-def _line(kind: DeviceKind, need: int, have: int) -> AllocationLine:
-    return AllocationLine(
+def _line(kind: DeviceKind, need: int, have: int) -> Line:
+    return Line(
         kind=kind,
-        kind_label=kind.label,
         required=need,
         in_service=have,
         shortfall=max(need - have, 0),
     )
 
 
-async def report(session: AsyncSession, principal: Principal) -> AllocationReport:
+async def report(session: AsyncSession, principal: Principal) -> Allocation:
     if scope.sees_all(principal):
         only = None
     elif (own := await scope.own_section(session, principal)) is not None:
@@ -52,7 +78,7 @@ async def report(session: AsyncSession, principal: Principal) -> AllocationRepor
     frontline = await OfficerRepository(session).frontline_counts()
     have = await DeviceRepository(session).in_service_counts()
     sections = [s for s in await SectionRepository(session).all() if only in (None, s.code)]
-    rows: list[SectionAllocation] = []
+    rows: list[SectionShare] = []
     for section in sections:
         officers = frontline.get(section.code, 0)
         lines = [
@@ -60,7 +86,7 @@ async def report(session: AsyncSession, principal: Principal) -> AllocationRepor
             for kind in DeviceKind
         ]
         rows.append(
-            SectionAllocation(
+            SectionShare(
                 code=section.code,
                 name=section.name,
                 supervisory=section.supervisory,
@@ -71,16 +97,15 @@ async def report(session: AsyncSession, principal: Principal) -> AllocationRepor
         )
     # Shortfalls are not netted across sections: a spare camera in one section does not make
     # up for another's missing one, so the bureau's shortfall is the sum of the sections'.
-    totals: list[AllocationLine] = []
+    totals: list[Line] = []
     for kind in DeviceKind:
         of_kind = [line for row in rows for line in row.lines if line.kind is kind]
         totals.append(
-            AllocationLine(
+            Line(
                 kind=kind,
-                kind_label=kind.label,
                 required=sum(line.required for line in of_kind),
                 in_service=sum(line.in_service for line in of_kind),
                 shortfall=sum(line.shortfall for line in of_kind),
             )
         )
-    return AllocationReport(generated_at=utcnow(), sections=rows, totals=totals)
+    return Allocation(generated_at=utcnow(), sections=rows, totals=totals)

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,6 +22,7 @@ from quancheng.common import audit
 from quancheng.common.auth import BuiltinIssuer, Principal, Role
 from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
+from quancheng.device_registry.inputs import StationCreate
 from quancheng.device_registry.models import (
     ClientKind,
     Device,
@@ -33,7 +35,6 @@ from quancheng.device_registry.repository import (
     StationRepository,
     UploadClientRepository,
 )
-from quancheng.device_registry.schemas import StationCreate, TokenStatus
 from quancheng.device_registry.service import scope, staff
 
 # A device in one of these statuses uploads nothing, whatever credentials it holds.
@@ -279,7 +280,16 @@ async def exchange(
     )
 
 
-async def token_status(session: AsyncSession, principal: Principal) -> TokenStatus:
+@dataclass(frozen=True)
+class LiveToken:
+    active: bool
+    client_id: UUID
+    device_id: UUID | None
+    station_id: UUID | None
+    section: str
+
+
+async def token_status(session: AsyncSession, principal: Principal) -> LiveToken:
     """Whether the device token the caller presents still works (asked by the gateway)."""
     revoked = ApiError(
         401,
@@ -295,7 +305,7 @@ async def token_status(session: AsyncSession, principal: Principal) -> TokenStat
     section = await _live_section(session, client) if client is not None else None
     if client is None or section is None:
         raise revoked
-    return TokenStatus(
+    return LiveToken(
         active=True,
         client_id=client.id,
         device_id=client.device_id,

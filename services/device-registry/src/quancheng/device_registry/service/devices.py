@@ -16,6 +16,7 @@ from quancheng.common.errors import ApiError
 from quancheng.common.events import DeviceIssued, DeviceRegistered, DeviceReturned, Event, record
 from quancheng.common.events.contracts import DeviceStatusChanged
 from quancheng.device_registry import lifecycle
+from quancheng.device_registry.inputs import DeviceCreate, IssueRequest, TransitionRequest
 from quancheng.device_registry.models import (
     ClockReading,
     ClockSource,
@@ -31,7 +32,6 @@ from quancheng.device_registry.repository import (
     DeviceRepository,
     Visibility,
 )
-from quancheng.device_registry.schemas import DeviceCreate, IssueRequest, TransitionRequest
 from quancheng.device_registry.service import credentials, scope, staff
 
 # Readings kept per device in the clock history answer.
@@ -223,14 +223,16 @@ async def _move(
     return entry
 
 
+class PreUseCheckError(ApiError):
+    """An issue refused for its pre-use check. The check is already in the session (history,
+    clock reading, audit log): the caller commits it before answering with this error."""
+
+
 async def issue_device(
     session: AsyncSession, principal: Principal, device_id: UUID, data: IssueRequest
-) -> Device | ApiError:
-    """Issue a device after its pre-use check (A-8, D-8).
-
-    A failed check is *returned*, not raised: it is kept in the history and the audit log (the
-    request's transaction commits), and the device stays in stock.
-    """
+) -> Device:
+    """Issue a device after its pre-use check (A-8, D-8); a failed check is recorded, the device
+    stays in stock and :class:`PreUseCheckError` is raised."""
     device = await _device_to_move(session, principal, device_id, DeviceStatus.ISSUED)
     await staff.issuable_officer(session, data.officer_id, device.section)
     check = data.check.model_dump()
@@ -256,7 +258,7 @@ async def issue_device(
             target=f"device:{device.id}",
             detail={"officer_id": data.officer_id, "failed": items, "check": check},
         )
-        return ApiError(
+        raise PreUseCheckError(
             409,
             "pre_use_check_failed",
             "the pre-use check failed, the device may not be issued: "

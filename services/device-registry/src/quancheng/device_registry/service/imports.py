@@ -10,7 +10,8 @@ when the sheet agrees with the registry and reported when it does not.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,30 +19,28 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from quancheng.common import audit
 from quancheng.common.auth import Principal
 from quancheng.common.errors import ApiError
-from quancheng.device_registry.models import DEVICE_KIND_LABELS, DeviceKind
-from quancheng.device_registry.repository import (
-    DeviceRepository,
-    OfficerRepository,
-    SectionRepository,
-)
-from quancheng.device_registry.schemas import (
+from quancheng.device_registry.inputs import (
     DeviceCreate,
-    ImportCounts,
-    ImportOutcome,
-    ImportReport,
     OfficerCreate,
     OfficerUpdate,
     SectionCreate,
     SectionUpdate,
+)
+from quancheng.device_registry.models import DeviceKind
+from quancheng.device_registry.repository import (
+    DeviceRepository,
+    OfficerRepository,
+    SectionRepository,
 )
 from quancheng.device_registry.service import devices, staff
 from quancheng.device_registry.spreadsheet import CellError, Sheet, Table
 
 _TRUE = {"是", "y", "yes", "true", "1", "√", "✓"}
 _FALSE = {"否", "n", "no", "false", "0", "×", "✗"}
-_KINDS = {**{k.value: k for k in DeviceKind}, **{v: k for k, v in DEVICE_KIND_LABELS.items()}}
+_KINDS = {**{k.value: k for k in DeviceKind}, **{k.label: k for k in DeviceKind}}
 BOOLEAN_FIELDS = {"supervisory", "frontline", "active", "explosion_proof"}
 LEADERS = ("head_officer_id", "custodian_officer_id")
+ImportOutcome = Literal["created", "updated", "unchanged"]
 # What a step did, and to what: a section's code, an officer's id, a device's id.
 Done = tuple[ImportOutcome, str]
 # The field that names a row's subject; a file naming one subject twice is refused.
@@ -55,6 +54,29 @@ ERROR_FIELDS = {
     "certificate_number_required": "certificate_number",
     "serial_number_taken": "serial_number",
 }
+
+
+@dataclass
+class ImportCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    # What an import made or changed, in the order of the rows.
+    created_ids: list[str] = field(default_factory=list)
+    updated_ids: list[str] = field(default_factory=list)
+
+    def count(self, outcome: ImportOutcome, subject: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if outcome != "unchanged":
+            getattr(self, f"{outcome}_ids").append(subject)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    dry_run: bool
+    sections: ImportCounts | None = None
+    officers: ImportCounts | None = None
+    devices: ImportCounts | None = None
 
 
 class RowError(Exception):
@@ -82,7 +104,7 @@ def _converted(table: Table, cells: dict[str, str | None]) -> dict[str, Any]:
                 raise RowError(
                     table.headers[name],
                     f"unknown device kind {text!r}",
-                    f"设备类型“{text}”无法识别，应为：" + "、".join(DEVICE_KIND_LABELS.values()),
+                    f"设备类型“{text}”无法识别，应为：" + "、".join(k.label for k in DeviceKind),
                 )
             values[name] = kind.value
         else:
@@ -259,7 +281,7 @@ async def import_tables(
         actor=principal.subject,
         action="import.apply",
         target="registry",
-        detail=report.model_dump(mode="json"),
+        detail=asdict(report),
     )
     return report
 

@@ -17,17 +17,17 @@ from quancheng.common.auth import Principal, Role
 from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
 from quancheng.common.events import OfficerChanged, OfficerRegistered, SectionChanged, record
+from quancheng.device_registry.inputs import (
+    OfficerCreate,
+    OfficerUpdate,
+    SectionCreate,
+    SectionUpdate,
+)
 from quancheng.device_registry.models import Officer, Section
 from quancheng.device_registry.repository import (
     DeviceRepository,
     OfficerRepository,
     SectionRepository,
-)
-from quancheng.device_registry.schemas import (
-    OfficerCreate,
-    OfficerUpdate,
-    SectionCreate,
-    SectionUpdate,
 )
 from quancheng.device_registry.service import scope
 

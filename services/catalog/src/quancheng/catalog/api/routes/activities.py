@@ -7,8 +7,9 @@ from uuid import UUID
 from fastapi import Depends, Path, Response
 
 from quancheng.catalog.api.params import ActivityQuery, IdempotencyKeyHeader
+from quancheng.catalog.inputs import ActivityEnd, ActivityWrite
 from quancheng.catalog.models import ActivityStatus
-from quancheng.catalog.schemas import ActivityEnd, ActivityPage, ActivityRead, ActivityWrite
+from quancheng.catalog.schemas import ActivityPage, ActivityRead
 from quancheng.catalog.service import activities as service
 from quancheng.catalog.service import idempotency
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
@@ -48,7 +49,7 @@ async def create_activity(
         id_of=lambda activity: activity.id,
     )
     response.status_code = 201 if created else 200
-    return ActivityRead.of(activity)
+    return ActivityRead.model_validate(activity)
 
 
 @router.put(
@@ -65,14 +66,14 @@ async def put_external_activity(
 ) -> ActivityRead:
     activity, created = await service.put_external(session, principal, external_id, data)
     response.status_code = 201 if created else 200
-    return ActivityRead.of(activity)
+    return ActivityRead.model_validate(activity)
 
 
 @router.put("/{activity_id}", summary="Correct an activity 修改执法活动")
 async def update_activity(
     activity_id: UUID, data: ActivityWrite, session: SessionDep, principal: Writer
 ) -> ActivityRead:
-    return ActivityRead.of(await service.update(session, principal, activity_id, data))
+    return ActivityRead.model_validate(await service.update(session, principal, activity_id, data))
 
 
 @router.post("/{activity_id}/end", summary="The activity is over 执法活动结束")
@@ -80,7 +81,7 @@ async def end_activity(
     activity_id: UUID, session: SessionDep, principal: Writer, data: ActivityEnd | None = None
 ) -> ActivityRead:
     ended_at = None if data is None else data.ended_at  # no body: it ends now
-    return ActivityRead.of(await service.end(session, principal, activity_id, ended_at))
+    return ActivityRead.model_validate(await service.end(session, principal, activity_id, ended_at))
 
 
 @router.get("", summary="Activities the caller may see, latest first 执法活动列表")
@@ -97,11 +98,11 @@ async def list_activities(
     rows, total = await service.list_activities(
         session, principal, wanted, offset=offset, limit=limit
     )
-    return ActivityPage(items=[ActivityRead.of(a) for a in rows], total=total)
+    return ActivityPage(items=[ActivityRead.model_validate(a) for a in rows], total=total)
 
 
 @router.get("/{activity_id}", summary="One activity 执法活动详情")
 async def get_activity(
     activity_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> ActivityRead:
-    return ActivityRead.of(await service.get(session, principal, activity_id))
+    return ActivityRead.model_validate(await service.get(session, principal, activity_id))

@@ -8,13 +8,8 @@ from uuid import UUID
 from fastapi import Path, Query
 from fastapi.responses import StreamingResponse
 
-from quancheng.catalog.schemas import (
-    ActivityRead,
-    ArchivalWrite,
-    ArchiveGroup,
-    Dossier,
-    RecordRead,
-)
+from quancheng.catalog.inputs import ArchivalWrite
+from quancheng.catalog.schemas import ActivityRead, ArchiveGroup, Dossier, RecordRead
 from quancheng.catalog.service import archive, export
 from quancheng.common.auth import CurrentPrincipal
 from quancheng.common.service import ServiceState, SessionDep, State, secured_router
@@ -29,7 +24,7 @@ router = secured_router(tags=["archive 归档"])
 async def describe_record(
     record_id: UUID, data: ArchivalWrite, session: SessionDep, principal: CurrentPrincipal
 ) -> RecordRead:
-    return RecordRead.of(await archive.describe(session, principal, record_id, data))
+    return RecordRead.model_validate(await archive.describe(session, principal, record_id, data))
 
 
 @router.post(
@@ -39,7 +34,9 @@ async def describe_record(
 async def archive_activity(
     activity_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> ActivityRead:
-    return ActivityRead.of(await archive.archive_activity(session, principal, activity_id))
+    return ActivityRead.model_validate(
+        await archive.archive_activity(session, principal, activity_id)
+    )
 
 
 @router.get("/api/v1/activities/{activity_id}/dossier", summary="An activity's dossier 卷宗")
@@ -47,7 +44,9 @@ async def get_dossier(
     activity_id: UUID, session: SessionDep, principal: CurrentPrincipal, state: State
 ) -> Dossier:
     slack = timedelta(seconds=state.settings.catalog.segment_gap_seconds)
-    return await archive.dossier(session, principal, activity_id, slack=slack)
+    return Dossier.model_validate(
+        await archive.dossier(session, principal, activity_id, slack=slack)
+    )
 
 
 @router.post(
@@ -59,7 +58,8 @@ async def archive_case(
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> list[ActivityRead]:
-    return [ActivityRead.of(a) for a in await archive.archive_case(session, principal, case_number)]
+    archived = await archive.archive_case(session, principal, case_number)
+    return [ActivityRead.model_validate(a) for a in archived]
 
 
 @router.get("/api/v1/cases/{case_number}/dossier", summary="A case's dossier 案件卷宗")
@@ -70,7 +70,8 @@ async def get_case_dossier(
     state: State,
 ) -> list[Dossier]:
     slack = timedelta(seconds=state.settings.catalog.segment_gap_seconds)
-    return await archive.case_dossier(session, principal, case_number, slack=slack)
+    found = await archive.case_dossier(session, principal, case_number, slack=slack)
+    return [Dossier.model_validate(d) for d in found]
 
 
 @router.get("/api/v1/archive", summary="The archive by year and matter 年度-事项")
@@ -79,7 +80,9 @@ async def get_catalogue(
     principal: CurrentPrincipal,
     year: Annotated[int, Query(ge=1990, le=2200)],
 ) -> list[ArchiveGroup]:
-    return await archive.catalogue(session, principal, year)
+    return [
+        ArchiveGroup.model_validate(s) for s in await archive.catalogue(session, principal, year)
+    ]
 
 
 def _download(bag: export.Bag, state: ServiceState) -> StreamingResponse:

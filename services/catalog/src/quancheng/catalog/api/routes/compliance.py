@@ -7,16 +7,14 @@ from uuid import UUID
 from fastapi import Depends
 
 from quancheng.catalog.api.params import ActivityQuery
+from quancheng.catalog.inputs import DutyWrite, ExemptionWrite, InterruptionWrite
 from quancheng.catalog.models import ActivityType
 from quancheng.catalog.schemas import (
     ActivityCompliance,
     ComplianceReport,
     DutyRead,
-    DutyWrite,
     ExemptionRead,
-    ExemptionWrite,
     InterruptionRead,
-    InterruptionWrite,
 )
 from quancheng.catalog.service import compliance, duties, explanations
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
@@ -40,7 +38,7 @@ def _slack(state: State) -> timedelta:
 
 @router.get("/api/v1/recording-duties", summary="The AV recording item list 音像记录事项清单")
 async def list_duties(session: SessionDep, principal: CurrentPrincipal) -> list[DutyRead]:
-    return list((await duties.effective(session)).values())
+    return [DutyRead.model_validate(d) for d in (await duties.effective(session)).values()]
 
 
 @router.put(
@@ -50,7 +48,7 @@ async def list_duties(session: SessionDep, principal: CurrentPrincipal) -> list[
 async def configure_duty(
     activity_type: ActivityType, data: DutyWrite, session: SessionDep, principal: OfficeStaff
 ) -> DutyRead:
-    return await duties.configure(session, principal, activity_type, data)
+    return DutyRead.model_validate(await duties.configure(session, principal, activity_type, data))
 
 
 @router.post(
@@ -62,7 +60,7 @@ async def file_interruption(
     activity_id: UUID, data: InterruptionWrite, session: SessionDep, principal: Filer
 ) -> InterruptionRead:
     row = await explanations.file_interruption(session, principal, activity_id, data)
-    return InterruptionRead.of(row)
+    return InterruptionRead.model_validate(row)
 
 
 @router.get("/api/v1/activities/{activity_id}/interruptions", summary="中断情况说明")
@@ -70,7 +68,7 @@ async def list_interruptions(
     activity_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> list[InterruptionRead]:
     rows = await explanations.interruptions(session, principal, activity_id)
-    return [InterruptionRead.of(r) for r in rows]
+    return [InterruptionRead.model_validate(r) for r in rows]
 
 
 @router.post(
@@ -81,7 +79,7 @@ async def list_interruptions(
 async def file_exemption(
     activity_id: UUID, data: ExemptionWrite, session: SessionDep, principal: Filer
 ) -> ExemptionRead:
-    return ExemptionRead.of(
+    return ExemptionRead.model_validate(
         await explanations.file_exemption(session, principal, activity_id, data)
     )
 
@@ -91,7 +89,7 @@ async def list_exemptions(
     activity_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> list[ExemptionRead]:
     rows = await explanations.exemptions(session, principal, activity_id)
-    return [ExemptionRead.of(r) for r in rows]
+    return [ExemptionRead.model_validate(r) for r in rows]
 
 
 @router.post(
@@ -102,7 +100,7 @@ async def acknowledge_exemption(
     activity_id: UUID, exemption_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> ExemptionRead:
     row = await explanations.acknowledge_exemption(session, principal, activity_id, exemption_id)
-    return ExemptionRead.of(row)
+    return ExemptionRead.model_validate(row)
 
 
 @router.get(
@@ -112,11 +110,12 @@ async def activity_compliance(
     activity_id: UUID, session: SessionDep, principal: CurrentPrincipal, state: State
 ) -> ActivityCompliance:
     checked = await compliance.of_activity(session, principal, activity_id, slack=_slack(state))
-    return compliance.verdict(checked)
+    return ActivityCompliance.model_validate(checked)
 
 
 @router.get("/api/v1/compliance", summary="Compliance report 音像记录合规报告")
 async def compliance_report(
     session: SessionDep, principal: Reviewer, state: State, wanted: ActivityQuery
 ) -> ComplianceReport:
-    return await compliance.report(session, principal, wanted, slack=_slack(state))
+    report = await compliance.report(session, principal, wanted, slack=_slack(state))
+    return ComplianceReport.model_validate(report)

@@ -6,12 +6,8 @@ from uuid import UUID
 from fastapi import Depends, Path, Query, Response
 
 from quancheng.catalog.api.params import IdempotencyKeyHeader
-from quancheng.catalog.schemas import (
-    EnterpriseFile,
-    EnterprisePage,
-    EnterpriseRead,
-    EnterpriseWrite,
-)
+from quancheng.catalog.inputs import EnterpriseWrite
+from quancheng.catalog.schemas import EnterpriseFile, EnterprisePage, EnterpriseRead
 from quancheng.catalog.service import enterprises as service
 from quancheng.catalog.service import idempotency
 from quancheng.common.auth import Principal, Role, require_roles
@@ -62,7 +58,7 @@ async def create_enterprise(
         id_of=lambda enterprise: enterprise.id,
     )
     response.status_code = 201 if created else 200
-    return EnterpriseRead.of(enterprise)
+    return EnterpriseRead.model_validate(enterprise)
 
 
 @router.put(
@@ -79,14 +75,16 @@ async def put_external_enterprise(
 ) -> EnterpriseRead:
     enterprise, created = await service.put_external(session, principal, external_id, data)
     response.status_code = 201 if created else 200
-    return EnterpriseRead.of(enterprise)
+    return EnterpriseRead.model_validate(enterprise)
 
 
 @router.put("/{enterprise_id}", summary="Correct an enterprise's details 修改企业信息")
 async def update_enterprise(
     enterprise_id: UUID, data: EnterpriseWrite, session: SessionDep, principal: OfficeStaff
 ) -> EnterpriseRead:
-    return EnterpriseRead.of(await service.update(session, principal, enterprise_id, data))
+    return EnterpriseRead.model_validate(
+        await service.update(session, principal, enterprise_id, data)
+    )
 
 
 @router.get("", summary="Find enterprises by name fragment or credit code 企业查询")
@@ -104,18 +102,18 @@ async def search_enterprises(
     rows, total = await service.search(
         session, q, region=region, industry=industry, offset=offset, limit=limit
     )
-    return EnterprisePage(items=[EnterpriseRead.of(e) for e in rows], total=total)
+    return EnterprisePage(items=[EnterpriseRead.model_validate(e) for e in rows], total=total)
 
 
 @router.get("/{enterprise_id}", summary="One enterprise 企业详情")
 async def get_enterprise(
     enterprise_id: UUID, session: SessionDep, principal: Staff
 ) -> EnterpriseRead:
-    return EnterpriseRead.of(await service.get(session, enterprise_id))
+    return EnterpriseRead.model_validate(await service.get(session, enterprise_id))
 
 
 @router.get("/{enterprise_id}/file", summary="Everything about an enterprise 一企一档")
 async def get_enterprise_file(
     enterprise_id: UUID, session: SessionDep, principal: Staff
 ) -> EnterpriseFile:
-    return await service.file(session, principal, enterprise_id)
+    return EnterpriseFile.model_validate(await service.file(session, principal, enterprise_id))

@@ -7,9 +7,10 @@ from uuid import UUID
 from fastapi import Query
 
 from quancheng.catalog.api.params import require_offsets
+from quancheng.catalog.inputs import RecordAssignment
 from quancheng.catalog.models import ActivityKind, ActivityType
 from quancheng.catalog.repository import RecordFilter
-from quancheng.catalog.schemas import RecordAssignment, RecordPage, RecordRead
+from quancheng.catalog.schemas import RecordPage, RecordRead
 from quancheng.catalog.service import activities
 from quancheng.catalog.service import records as service
 from quancheng.common.auth import CurrentPrincipal
@@ -63,14 +64,14 @@ async def list_records(
         text=q,
     )
     rows, total = await service.list_records(session, principal, wanted, offset=offset, limit=limit)
-    return RecordPage(items=[RecordRead.of(r) for r in rows], total=total)
+    return RecordPage(items=[RecordRead.model_validate(r) for r in rows], total=total)
 
 
 @router.get("/{record_id}", summary="One record 记录详情")
 async def get_record(
     record_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> RecordRead:
-    return RecordRead.of(await service.get_record(session, principal, record_id))
+    return RecordRead.model_validate(await service.get_record(session, principal, record_id))
 
 
 @router.put(
@@ -81,4 +82,4 @@ async def assign_record(
     record_id: UUID, data: RecordAssignment, session: SessionDep, principal: CurrentPrincipal
 ) -> RecordRead:
     record = await activities.assign_record(session, principal, record_id, data.activity_id)
-    return RecordRead.of(record)
+    return RecordRead.model_validate(record)

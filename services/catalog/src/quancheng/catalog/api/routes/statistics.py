@@ -35,7 +35,7 @@ async def get_statistics(
     ] = "section",
 ) -> Statistics:
     catalog = state.settings.catalog
-    return await statistics.statistics(
+    breakdown = await statistics.statistics(
         session,
         principal,
         wanted,
@@ -43,6 +43,7 @@ async def get_statistics(
         slack=timedelta(seconds=catalog.segment_gap_seconds),
         zone=ZoneInfo(catalog.timezone),
     )
+    return Statistics.model_validate(breakdown)
 
 
 @router.get(
@@ -57,4 +58,7 @@ async def enterprise_ranking(
 ) -> list[RankedEnterprise]:
     require_offsets(started_from=started_from, started_to=started_to)
     wanted = ActivityFilter(started_from=started_from, started_to=started_to)
-    return await statistics.ranking(session, principal, wanted)
+    return [
+        RankedEnterprise.model_validate(r)
+        for r in await statistics.ranking(session, principal, wanted)
+    ]

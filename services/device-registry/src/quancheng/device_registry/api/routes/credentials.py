@@ -11,11 +11,10 @@ from fastapi import APIRouter, Depends, Request
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
 from quancheng.common.errors import ApiError
 from quancheng.common.service import SessionDep, secured_router, service_state
+from quancheng.device_registry.inputs import RevokeRequest, StationCreate
 from quancheng.device_registry.models import UploadClient
 from quancheng.device_registry.schemas import (
     IssuedCredentials,
-    RevokeRequest,
-    StationCreate,
     StationList,
     StationRead,
     TokenResponse,
@@ -38,7 +37,7 @@ DeviceClient = Annotated[Principal, Depends(require_roles(Role.DEVICE))]
 def _issued(pair: tuple[UploadClient, str]) -> IssuedCredentials:
     client, secret = pair
     return IssuedCredentials.model_validate(
-        {**UploadClientRead.of(client).model_dump(), "client_secret": secret}
+        {**UploadClientRead.model_validate(client).model_dump(), "client_secret": secret}
     )
 
 
@@ -60,7 +59,7 @@ async def device_credentials(
     device_id: UUID, session: SessionDep, principal: Keeper
 ) -> UploadClientList:
     clients = await credentials.device_clients(session, principal, device_id)
-    return UploadClientList(items=[UploadClientRead.of(c) for c in clients])
+    return UploadClientList(items=[UploadClientRead.model_validate(c) for c in clients])
 
 
 @router.post(
@@ -71,13 +70,15 @@ async def revoke(
     client_id: UUID, session: SessionDep, principal: Keeper, data: RevokeRequest | None = None
 ) -> UploadClientRead:
     reason = None if data is None else data.reason
-    return UploadClientRead.of(await credentials.revoke(session, principal, client_id, reason))
+    return UploadClientRead.model_validate(
+        await credentials.revoke(session, principal, client_id, reason)
+    )
 
 
 @router.get("/api/v1/docking-stations", summary="Docking stations 采集站列表")
 async def list_stations(session: SessionDep, principal: CurrentPrincipal) -> StationList:
     stations = await credentials.list_stations(session, principal)
-    return StationList(items=[StationRead.of(s) for s in stations])
+    return StationList(items=[StationRead.model_validate(s) for s in stations])
 
 
 @router.post(
@@ -86,7 +87,7 @@ async def list_stations(session: SessionDep, principal: CurrentPrincipal) -> Sta
 async def register_station(
     data: StationCreate, session: SessionDep, principal: OfficeStaff
 ) -> StationRead:
-    return StationRead.of(await credentials.register_station(session, principal, data))
+    return StationRead.model_validate(await credentials.register_station(session, principal, data))
 
 
 @router.post(
@@ -107,7 +108,9 @@ async def issue_station_credentials(
 async def deactivate_station(
     station_id: UUID, session: SessionDep, principal: OfficeStaff
 ) -> StationRead:
-    return StationRead.of(await credentials.deactivate_station(session, principal, station_id))
+    return StationRead.model_validate(
+        await credentials.deactivate_station(session, principal, station_id)
+    )
 
 
 @router.get(
@@ -115,7 +118,7 @@ async def deactivate_station(
     summary="Whether the presented device token still works (the gateway asks) 设备令牌状态",
 )
 async def token_status(session: SessionDep, principal: DeviceClient) -> TokenStatus:
-    return await credentials.token_status(session, principal)
+    return TokenStatus.model_validate(await credentials.token_status(session, principal))
 
 
 def _bad_request(message: str, message_zh: str) -> ApiError:

@@ -4,28 +4,28 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Query
-from fastapi.responses import JSONResponse
 
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
-from quancheng.common.errors import ApiError
 from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
 from quancheng.device_registry import lifecycle
+from quancheng.device_registry.inputs import (
+    ACCOUNT_ID,
+    SECTION_CODE,
+    DeviceCreate,
+    IssueRequest,
+    ReturnRequest,
+    TransitionRequest,
+)
 from quancheng.device_registry.models import DeviceKind, DeviceStatus
 from quancheng.device_registry.repository import DeviceFilter
 from quancheng.device_registry.schemas import (
-    ACCOUNT_ID,
-    SECTION_CODE,
     ClockHistory,
     ClockReadingRead,
-    DeviceCreate,
     DeviceEventRead,
     DeviceHistory,
     DevicePage,
     DeviceRead,
-    IssueRequest,
-    ReturnRequest,
-    TransitionRequest,
 )
 from quancheng.device_registry.service import devices as service
 from quancheng.device_registry.service.scope import KEEPERS
@@ -41,14 +41,14 @@ DeviceKeeper = Annotated[Principal, Depends(require_roles(*KEEPERS))]
 async def register_device(
     data: DeviceCreate, session: SessionDep, principal: OfficeStaff
 ) -> DeviceRead:
-    return DeviceRead.of(await service.register_device(session, principal, data))
+    return DeviceRead.model_validate(await service.register_device(session, principal, data))
 
 
 @router.get("/{device_id}", summary="One device 设备详情")
 async def get_device(
     device_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> DeviceRead:
-    return DeviceRead.of(await service.get_device(session, principal, device_id))
+    return DeviceRead.model_validate(await service.get_device(session, principal, device_id))
 
 
 @router.get("", summary="Devices the caller may see 设备列表")
@@ -69,7 +69,7 @@ async def list_devices(
         section=section, serial_number=serial_number, kind=kind, status=status, officer_id=holder
     )
     rows, total = await service.list_devices(session, principal, wanted, offset=offset, limit=limit)
-    return DevicePage(items=[DeviceRead.of(d) for d in rows], total=total)
+    return DevicePage(items=[DeviceRead.model_validate(d) for d in rows], total=total)
 
 
 @router.get("/{device_id}/history", summary="A device's life cycle, oldest first 设备履历")
@@ -77,7 +77,9 @@ async def device_history(
     device_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> DeviceHistory:
     events = await service.device_history(session, principal, device_id)
-    return DeviceHistory(device_id=device_id, items=[DeviceEventRead.of(e) for e in events])
+    return DeviceHistory(
+        device_id=device_id, items=[DeviceEventRead.model_validate(e) for e in events]
+    )
 
 
 @router.post(
@@ -88,12 +90,13 @@ async def device_history(
 )
 async def issue_device(
     device_id: UUID, data: IssueRequest, session: SessionDep, principal: DeviceKeeper
-) -> DeviceRead | JSONResponse:
-    outcome = await service.issue_device(session, principal, device_id, data)
-    if isinstance(outcome, ApiError):
-        # Returned rather than raised, so that the failed check stays recorded.
-        return JSONResponse(outcome.body(), status_code=outcome.status_code)
-    return DeviceRead.of(outcome)
+) -> DeviceRead:
+    try:
+        device = await service.issue_device(session, principal, device_id, data)
+    except service.PreUseCheckError:
+        await session.commit()  # the refused issue stays recorded; the error still answers
+        raise
+    return DeviceRead.model_validate(device)
 
 
 @router.post("/{device_id}/return", summary="Take a device back from its officer 归还设备")
@@ -104,7 +107,9 @@ async def return_device(
     data: ReturnRequest | None = None,
 ) -> DeviceRead:
     note = None if data is None else data.note
-    return DeviceRead.of(await service.return_device(session, principal, device_id, note))
+    return DeviceRead.model_validate(
+        await service.return_device(session, principal, device_id, note)
+    )
 
 
 @router.post(
@@ -114,7 +119,9 @@ async def return_device(
 async def change_status(
     device_id: UUID, data: TransitionRequest, session: SessionDep, principal: DeviceKeeper
 ) -> DeviceRead:
-    return DeviceRead.of(await service.change_status(session, principal, device_id, data))
+    return DeviceRead.model_validate(
+        await service.change_status(session, principal, device_id, data)
+    )
 
 
 @router.get(
@@ -125,9 +132,8 @@ async def clock_history(
     device_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> ClockHistory:
     readings = await service.clock_history(session, principal, device_id)
-    threshold = lifecycle.MAX_CLOCK_OFFSET_SECONDS
     return ClockHistory(
         device_id=device_id,
-        threshold_seconds=threshold,
-        items=[ClockReadingRead.of(r, threshold) for r in readings],
+        threshold_seconds=lifecycle.MAX_CLOCK_OFFSET_SECONDS,
+        items=[ClockReadingRead.model_validate(r) for r in readings],
     )

@@ -24,7 +24,7 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
     summary="Each section's devices against the allocation standard 配备标准执行情况",
 )
 async def allocation_report(session: SessionDep, principal: CurrentPrincipal) -> AllocationReport:
-    return await allocation.report(session, principal)
+    return AllocationReport.model_validate(await allocation.report(session, principal))
 
 
 @router.post(
@@ -64,4 +64,4 @@ async def import_spreadsheet(
     report = await imports.import_tables(session, principal, tables, dry_run=dry_run, errors=errors)
     if dry_run:
         await session.rollback()
-    return report
+    return ImportReport.model_validate(report)

@@ -7,16 +7,13 @@ from fastapi import Depends, Query
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
 from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
-from quancheng.device_registry.schemas import (
+from quancheng.device_registry.inputs import (
     OfficerCreate,
-    OfficerPage,
-    OfficerRead,
     OfficerUpdate,
     SectionCreate,
-    SectionList,
-    SectionRead,
     SectionUpdate,
 )
+from quancheng.device_registry.schemas import OfficerPage, OfficerRead, SectionList, SectionRead
 from quancheng.device_registry.service import staff
 
 router = secured_router(tags=["sections and officers 科室与人员"])
@@ -26,14 +23,15 @@ OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
 
 @router.get("/api/v1/sections", summary="The bureau's sections 科室列表")
 async def list_sections(session: SessionDep, _principal: CurrentPrincipal) -> SectionList:
-    return SectionList(items=[SectionRead.of(s) for s in await staff.list_sections(session)])
+    sections = await staff.list_sections(session)
+    return SectionList(items=[SectionRead.model_validate(s) for s in sections])
 
 
 @router.post("/api/v1/sections", status_code=201, summary="Create a section 新建科室")
 async def create_section(
     data: SectionCreate, session: SessionDep, principal: OfficeStaff
 ) -> SectionRead:
-    return SectionRead.of(await staff.create_section(session, principal, data))
+    return SectionRead.model_validate(await staff.create_section(session, principal, data))
 
 
 @router.patch(
@@ -42,7 +40,7 @@ async def create_section(
 async def update_section(
     code: str, data: SectionUpdate, session: SessionDep, principal: OfficeStaff
 ) -> SectionRead:
-    return SectionRead.of(await staff.update_section(session, principal, code, data))
+    return SectionRead.model_validate(await staff.update_section(session, principal, code, data))
 
 
 @router.get("/api/v1/officers", summary="Officers the caller may see 人员列表")
@@ -56,21 +54,21 @@ async def list_officers(
     rows, total = await staff.list_officers(
         session, principal, section=section, offset=offset, limit=limit
     )
-    return OfficerPage(items=[OfficerRead.of(o) for o in rows], total=total)
+    return OfficerPage(items=[OfficerRead.model_validate(o) for o in rows], total=total)
 
 
 @router.get("/api/v1/officers/{officer_id}", summary="One officer 人员详情")
 async def get_officer(
     officer_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> OfficerRead:
-    return OfficerRead.of(await staff.get_officer(session, principal, officer_id))
+    return OfficerRead.model_validate(await staff.get_officer(session, principal, officer_id))
 
 
 @router.post("/api/v1/officers", status_code=201, summary="Add an officer 新增人员")
 async def create_officer(
     data: OfficerCreate, session: SessionDep, principal: OfficeStaff
 ) -> OfficerRead:
-    return OfficerRead.of(await staff.create_officer(session, principal, data))
+    return OfficerRead.model_validate(await staff.create_officer(session, principal, data))
 
 
 @router.patch(
@@ -79,4 +77,6 @@ async def create_officer(
 async def update_officer(
     officer_id: str, data: OfficerUpdate, session: SessionDep, principal: OfficeStaff
 ) -> OfficerRead:
-    return OfficerRead.of(await staff.update_officer(session, principal, officer_id, data))
+    return OfficerRead.model_validate(
+        await staff.update_officer(session, principal, officer_id, data)
+    )
