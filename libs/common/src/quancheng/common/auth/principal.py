@@ -3,67 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-
-class Role(StrEnum):
-    OFFICER = "officer"
-    SECTION_HEAD = "section_head"
-    CUSTODIAN = "custodian"
-    OFFICE = "office"
-    ARCHIVIST = "archivist"
-    SUPERVISOR = "supervisor"
-    EXTERNAL = "external"
-    INTEGRATION = "integration"
-    DEVICE = "device"
-
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
+from quancheng.common.labels import LabelledEnum
 
 
-ROLE_LABELS: dict[Role, str] = {
-    Role.OFFICER: "执法人员",
-    Role.SECTION_HEAD: "科室负责人",
-    Role.CUSTODIAN: "设备专管员",
-    Role.OFFICE: "办公室",
-    Role.ARCHIVIST: "档案管理员",
-    Role.SUPERVISOR: "执法监督",
-    Role.EXTERNAL: "外部调阅人",
-    Role.INTEGRATION: "系统对接",
-    Role.DEVICE: "采集设备",
-}
+class Role(LabelledEnum):
+    OFFICER = "officer", "执法人员"
+    SECTION_HEAD = "section_head", "科室负责人"
+    CUSTODIAN = "custodian", "设备专管员"
+    OFFICE = "office", "办公室"
+    ARCHIVIST = "archivist", "档案管理员"
+    SUPERVISOR = "supervisor", "执法监督"
+    EXTERNAL = "external", "外部调阅人"
+    INTEGRATION = "integration", "系统对接"
+    DEVICE = "device", "采集设备"
 
 
-class Clearance(StrEnum):
+class Clearance(LabelledEnum):
     """Secrecy levels, lowest first (B-11, D-19, E-12)."""
 
-    PUBLIC = "public"
-    INTERNAL = "internal"
-    SECRET = "secret"  # noqa: S105 - a secrecy level, not a password
-    CONFIDENTIAL = "confidential"
-    TOP_SECRET = "top_secret"  # noqa: S105 - a secrecy level, not a password
+    PUBLIC = "public", "公开"
+    INTERNAL = "internal", "内部"
+    SECRET = "secret", "秘密"
+    CONFIDENTIAL = "confidential", "机密"
+    TOP_SECRET = "top_secret", "绝密"
 
     @property
     def rank(self) -> int:
         return list(Clearance).index(self)
 
-    @property
-    def label(self) -> str:
-        return CLEARANCE_LABELS[self]
-
     def allows(self, level: Clearance) -> bool:
         return self.rank >= level.rank
-
-
-CLEARANCE_LABELS: dict[Clearance, str] = {
-    Clearance.PUBLIC: "公开",
-    Clearance.INTERNAL: "内部",
-    Clearance.SECRET: "秘密",
-    Clearance.CONFIDENTIAL: "机密",
-    Clearance.TOP_SECRET: "绝密",
-}
 
 
 @dataclass(frozen=True)
