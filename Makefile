@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	for conftest in services/*/tests/conftest.py; do $(BIN)/mypy "$$conftest" || exit 1; done
 
 test-servers: $(STAMP)
 	scripts/install-test-servers

@@ -28,8 +28,8 @@ from schemathesis.checks import (
 )
 from schemathesis.core.result import Ok
 
-from conftest import seed_staff_sync
 from quancheng.common.testing.cache import free_port
+from quancheng.common.testing.kit import seed_staff_sync
 from quancheng.common.testing.process import CLI, running
 
 EXAMPLES = int(os.environ.get("QC_FUZZ_EXAMPLES", "10"))

@@ -20,9 +20,16 @@ import bagit
 import pytest
 from openpyxl import load_workbook
 
-from conftest import Embedded, TokenFactory, appoint, issued_device, seed_staff, upload_recording
 from quancheng.catalog.service.export import AlteredObjectError
 from quancheng.common.auth import Role
+from quancheng.common.testing.kit import (
+    Embedded,
+    TokenFactory,
+    appoint,
+    issued_device,
+    seed_staff,
+    upload_recording,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

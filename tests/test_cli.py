@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
-from conftest import seed_staff_sync
 from quancheng.common.settings import SERVICES
 from quancheng.common.testing.cache import free_port, free_ports
+from quancheng.common.testing.kit import seed_staff_sync
 from quancheng.common.testing.process import CLI, running
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,8 +10,15 @@ from typing import Any
 
 import pytest
 
-from conftest import Embedded, TokenFactory, appoint, issued_device, seed_staff, upload_recording
 from quancheng.common.auth import Role
+from quancheng.common.testing.kit import (
+    Embedded,
+    TokenFactory,
+    appoint,
+    issued_device,
+    seed_staff,
+    upload_recording,
+)
 
 # name: (section, type, kind, officers, day (Mon = 0), from, until)
 ACTIVITIES: dict[str, tuple[str, str, str, list[str], int, str, str]] = {

@@ -13,8 +13,8 @@ import httpx
 import jwt
 import pytest
 
-from conftest import Embedded, TokenFactory, appoint, seed_staff
 from quancheng.common.auth import Role
+from quancheng.common.testing.kit import Embedded, TokenFactory, appoint, seed_staff
 
 GOOD_CHECK: dict[str, Any] = {
     "fault_free": True,

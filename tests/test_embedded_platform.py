@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID
 
-from conftest import Embedded, TokenFactory, seed_staff
 from quancheng.common.auth import Role
 from quancheng.common.db import Database
+from quancheng.common.testing.kit import Embedded, TokenFactory, seed_staff
 from quancheng.ingest.repository import KnownDeviceRepository
 
 

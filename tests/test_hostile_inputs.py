@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff
 from quancheng.common.auth import Role
 from quancheng.common.limits import MAX_OFFSET
 from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import Embedded, TokenFactory, issued_device, seed_staff
 
 TIMEOUT = 0.5
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -31,11 +31,6 @@ LISTS = [
 def settings(settings: Settings) -> Settings:
     settings.limits.body_timeout_seconds = TIMEOUT
     return settings
-
-
-@pytest.fixture
-def office(embedded: Embedded, token: TokenFactory) -> dict[str, str]:
-    return embedded.auth(token("office-1", Role.OFFICE))
 
 
 def assert_refused(response: httpx.Response, status: int, error: str, zh: str) -> None:

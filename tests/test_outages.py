@@ -17,7 +17,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff
 from quancheng.common.auth import Role
 from quancheng.common.settings import (
     SERVICES,
@@ -29,6 +28,7 @@ from quancheng.common.settings import (
     Settings,
     TelemetrySettings,
 )
+from quancheng.common.testing.kit import Embedded, TokenFactory, issued_device, seed_staff
 from quancheng.common.testing.minio import MinioServer
 from quancheng.common.testing.postgres import PostgresServer
 

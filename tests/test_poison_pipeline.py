@@ -14,11 +14,17 @@ from uuid import uuid4
 
 import pytest
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff, upload_recording
 from quancheng.common.auth import Role
 from quancheng.common.db import Database, session_scope
 from quancheng.common.events import RecordingIngested, record
 from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import (
+    Embedded,
+    TokenFactory,
+    issued_device,
+    seed_staff,
+    upload_recording,
+)
 
 YEAR_ONE = "0001-01-01T00:00:00+14:00"  # has no UTC form
 LAST_MOMENT = "9999-12-31T23:59:59+00:00"  # overflows once a deadline is added

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Embedded, TokenFactory, seed_staff, staff_told
 from quancheng.common.auth import Role
+from quancheng.common.testing.kit import Embedded, TokenFactory, seed_staff, staff_told
 
 ACTIVITY = {
     "kind": "inspection",

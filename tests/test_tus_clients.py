@@ -19,10 +19,10 @@ import httpx
 import pytest
 from tusclient import client as tus_client
 
-from conftest import PRE_USE_CHECK, STAFF_CSV
 from quancheng.common.auth import BuiltinIssuer, Role
 from quancheng.common.settings import Settings
 from quancheng.common.testing.cache import free_port
+from quancheng.common.testing.kit import PRE_USE_CHECK, STAFF_CSV
 from quancheng.common.testing.process import CLI, running
 
 MIB = 1024 * 1024

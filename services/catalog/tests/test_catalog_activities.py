@@ -5,7 +5,6 @@ either id and section heads tie the unassigned ones to them (A-3, D-11)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,7 +15,6 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, text, update
 from sqlmodel import col
 
-from conftest import TokenFactory, tell
 from quancheng.catalog.config import MIGRATIONS
 from quancheng.catalog.main import create_app
 from quancheng.catalog.models import Activity, ActivityStatus
@@ -27,24 +25,10 @@ from quancheng.common.db.migrate import upgrade
 from quancheng.common.events import OfficerChanged, RecordingIngested, encode
 from quancheng.common.service import ServiceState
 from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import TokenFactory, auth, tell
 
 MORNING = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 CREDIT_CODE = "91350100M000100Y43"
-
-
-@pytest.fixture
-async def catalog(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        await tell(app)  # the test bureau, as the registry tells it
-        yield app
-
-
-@pytest.fixture
-async def client(catalog: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=catalog)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-        yield client
 
 
 def ingested(
@@ -93,11 +77,7 @@ async def transferred(catalog: FastAPI, officer: str, name: str, section: str) -
     )
 
 
-def auth(token: TokenFactory, sub: str, *roles: Role, section: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(sub, *roles, section=section)}"}
-
-
-# Who goes along when a test names no officers: the section's own (see conftest.STAFF_EVENTS).
+# Who goes along when a test names no officers: the section's own (see kit.STAFF_EVENTS).
 CREW = {"JC1": ["officer-7", "officer-8"], "JC2": ["officer-9"]}
 
 
@@ -317,11 +297,11 @@ async def test_the_platform_keeps_an_activity_in_step_under_its_own_id(
 @pytest.mark.req("A-3")
 @pytest.mark.req("D-11")
 async def test_a_recording_naming_an_activity_not_yet_known_is_tied_to_it_when_it_appears(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     head = auth(token, "head-1", Role.SECTION_HEAD, section="JC1")
     early = ingested(activity="EXT-1")
-    await deliver(catalog, early)
+    await deliver(app, early)
 
     before = await record(client, head, early.record_id)
     assert (before["activity_id"], before["activity_ref"]) == (None, "EXT-1")
@@ -332,7 +312,7 @@ async def test_a_recording_naming_an_activity_not_yet_known_is_tied_to_it_when_i
     created = await client.put(url, json=activity_body(), headers=platform)
     own = await recorded(client, head)
     late, by_uuid = ingested(activity="EXT-1"), ingested(activity=own["id"])
-    await deliver(catalog, late, by_uuid)
+    await deliver(app, late, by_uuid)
 
     activity_id = created.json()["id"]
     after = await record(client, head, early.record_id)
@@ -371,15 +351,15 @@ async def test_an_activity_is_ended_not_before_it_started(
 
 @pytest.mark.req("E-10")
 async def test_each_caller_sees_the_activities_of_their_section_or_those_they_took_part_in(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     office = auth(token, "office-1", Role.OFFICE)
     mine = await recorded(client, office, officers=["officer-7"])
     colleagues = await recorded(client, office, officers=["officer-8"])
     # officer-7 served in JC2 for a while and took part in its activity there
-    await transferred(catalog, "officer-7", "李明", "JC2")
+    await transferred(app, "officer-7", "李明", "JC2")
     helping = await recorded(client, office, section="JC2", officers=["officer-9", "officer-7"])
-    await transferred(catalog, "officer-7", "李明", "JC1")
+    await transferred(app, "officer-7", "李明", "JC1")
     officer_7 = auth(token, "officer-7", Role.OFFICER, section="JC1")
     officer_8 = auth(token, "officer-8", Role.OFFICER, section="JC1")
 
@@ -446,11 +426,11 @@ async def test_activities_are_found_by_what_they_are_latest_first_and_paged_with
 @pytest.mark.req("A-3")
 @pytest.mark.req("D-11")
 async def test_the_section_head_ties_a_recording_to_an_activity_and_unties_it(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     head = auth(token, "head-1", Role.SECTION_HEAD, section="JC1")
     loose = ingested()
-    await deliver(catalog, loose)
+    await deliver(app, loose)
     activity = await recorded(client, head)
 
     tied = await assign(client, head, loose.record_id, activity["id"])
@@ -468,15 +448,15 @@ async def test_the_section_head_ties_a_recording_to_an_activity_and_unties_it(
 @pytest.mark.req("A-3")
 @pytest.mark.req("D-11")
 async def test_only_the_head_of_the_recordings_section_or_the_office_ties_it(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     office = auth(token, "office-1", Role.OFFICE)
     loose = ingested(officer="officer-7", section="JC1")
-    await deliver(catalog, loose)
+    await deliver(app, loose)
     here = await recorded(client, office)
-    await transferred(catalog, "head-1", "陈静", "JC2")  # serving in JC2 for its activity
+    await transferred(app, "head-1", "陈静", "JC2")  # serving in JC2 for its activity
     there = await recorded(client, office, section="JC2", officers=["officer-9", "head-1"])
-    await transferred(catalog, "head-1", "陈静", "JC1")
+    await transferred(app, "head-1", "陈静", "JC1")
     officer = auth(token, "officer-7", Role.OFFICER, section="JC1")
     other_head = auth(token, "head-2", Role.SECTION_HEAD, section="JC2")
     head = auth(token, "head-1", Role.SECTION_HEAD, section="JC1")
@@ -500,12 +480,12 @@ async def test_only_the_head_of_the_recordings_section_or_the_office_ties_it(
 
 
 async def test_an_archived_activity_and_its_recordings_are_read_only(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     head = auth(token, "head-1", Role.SECTION_HEAD, section="JC1")
     kept, other = await recorded(client, head), await recorded(client, head)
     inside, loose = ingested(activity=kept["id"]), ingested()
-    await deliver(catalog, inside, loose)
+    await deliver(app, inside, loose)
     url = f"/api/v1/activities/{kept['id']}"
     exemption = await client.post(
         f"{url}/exemptions",
@@ -513,7 +493,7 @@ async def test_an_archived_activity_and_its_recordings_are_read_only(
         headers=head,
     )
     assert exemption.status_code == 201, exemption.text
-    await archive(catalog, kept["id"])
+    await archive(app, kept["id"])
 
     shown = (await client.get(url, headers=head)).json()
     assert (shown["status"], shown["status_label"]) == ("archived", "已归档")

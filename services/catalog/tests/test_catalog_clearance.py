@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,12 +16,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import TokenFactory, tell
-from quancheng.catalog.main import create_app
 from quancheng.common.auth import Clearance, Role
 from quancheng.common.events import RecordingIngested, encode
 from quancheng.common.service import ServiceState
-from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import TokenFactory, auth
 
 Headers = dict[str, str]
 DAY = datetime(2026, 11, 23, tzinfo=UTC)
@@ -37,25 +34,6 @@ SECRET_TIMES = (
     "2026-11-23T17:17:23",
     "2026-11-23T17:19:41",
 )
-
-
-@pytest.fixture
-async def catalog(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        await tell(app)  # the test bureau, as the registry tells it
-        yield app
-
-
-@pytest.fixture
-async def client(catalog: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=catalog)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-        yield client
-
-
-def auth(token: TokenFactory, sub: str, *roles: Role, **claims: Any) -> Headers:
-    return {"Authorization": f"Bearer {token(sub, *roles, **claims)}"}
 
 
 @dataclass(frozen=True)
@@ -144,7 +122,7 @@ def cleared(token: TokenFactory) -> Headers:
 
 
 @pytest.fixture
-async def bureau(catalog: FastAPI, client: httpx.AsyncClient, cleared: Headers) -> Bureau:
+async def bureau(app: FastAPI, client: httpx.AsyncClient, cleared: Headers) -> Bureau:
     enterprise = await client.post("/api/v1/enterprises", json=ENTERPRISE, headers=cleared)
     assert enterprise.status_code == 201, enterprise.text
     enterprise_id = enterprise.json()["id"]
@@ -152,7 +130,7 @@ async def bureau(catalog: FastAPI, client: httpx.AsyncClient, cleared: Headers) 
     first = await sealing(client, cleared, MORNING, **on_file)
     second = await sealing(client, cleared, MORNING + timedelta(hours=2), **on_file)
     open_record = await record(
-        catalog,
+        app,
         filename="现场.mp4",
         device="dev-open",
         officer="officer-7",
@@ -161,7 +139,7 @@ async def bureau(catalog: FastAPI, client: httpx.AsyncClient, cleared: Headers) 
         until=MORNING + timedelta(hours=1),
     )
     secret_record = await record(
-        catalog,
+        app,
         filename="涉密现场.mp4",
         device="BC-S-0042",
         officer="officer-42",
@@ -172,7 +150,7 @@ async def bureau(catalog: FastAPI, client: httpx.AsyncClient, cleared: Headers) 
         late=True,
     )
     covering = await record(
-        catalog,
+        app,
         filename="涉密全程.mp4",
         device="BC-S-0043",
         officer="officer-43",
@@ -181,7 +159,7 @@ async def bureau(catalog: FastAPI, client: httpx.AsyncClient, cleared: Headers) 
         until=MORNING + timedelta(hours=3),
     )
     unassigned = await record(
-        catalog,
+        app,
         filename="涉密未关联.mp4",
         device="BC-S-0077",
         officer="officer-77",

@@ -3,7 +3,6 @@ officers file and section heads acknowledge, and the reports (A-3, A-5, A-9, A-1
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,39 +12,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import TokenFactory, tell
-from quancheng.catalog.main import create_app
 from quancheng.catalog.models import ActivityType
 from quancheng.common.auth import Role
 from quancheng.common.events import RecordingIngested, SectionChanged, encode
 from quancheng.common.service import ServiceState
-from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import TokenFactory, auth, tell
 
 MORNING = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-# Who goes along when a test names no officers: the section's own (see conftest.STAFF_EVENTS).
+# Who goes along when a test names no officers: the section's own (see kit.STAFF_EVENTS).
 CREW = {"JC1": ["officer-7", "officer-8"], "JC2": ["officer-9"]}
 INSPECTION: dict[str, Any] = {"kind": "inspection", "type": "daily_inspection"}
 Headers = dict[str, str]
-
-
-@pytest.fixture
-async def catalog(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        await tell(app)  # the test bureau, as the registry tells it
-        yield app
-
-
-@pytest.fixture
-async def client(catalog: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=catalog)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-        yield client
-
-
-def auth(token: TokenFactory, sub: str, *roles: Role, section: str | None = None) -> Headers:
-    return {"Authorization": f"Bearer {token(sub, *roles, section=section)}"}
 
 
 @dataclass(frozen=True)
@@ -230,12 +208,12 @@ async def test_the_office_sets_a_types_duty_and_its_activities_are_checked_again
 
 @pytest.mark.req("D-10a")
 async def test_an_interruption_filed_by_those_in_charge_explains_the_gap(
-    catalog: FastAPI, client: httpx.AsyncClient, who: People
+    app: FastAPI, client: httpx.AsyncClient, who: People
 ) -> None:
     activity_id = await new_activity(client, who.office)
     stop, resume = at(minutes=20), at(minutes=30)
     await deliver(
-        catalog,
+        app,
         ingested(activity=activity_id, at=MORNING, until=stop),
         ingested(activity=activity_id, at=resume, until=at(hours=1)),
     )
@@ -292,7 +270,7 @@ async def test_only_those_in_charge_file_interruptions_and_they_must_make_sense(
 @pytest.mark.req("D-5")
 @pytest.mark.req("A-5")
 async def test_the_section_head_acknowledges_the_work_record_of_an_unrecorded_activity(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory, who: People
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory, who: People
 ) -> None:
     deputy = auth(token, "head-1b", Role.SECTION_HEAD, section="JC1")
     activity_id = await new_activity(client, who.office)
@@ -313,9 +291,9 @@ async def test_the_section_head_acknowledges_the_work_record_of_an_unrecorded_ac
     by_other_head = await client.post(ack, headers=who.other_head)
     first = await client.post(ack, headers=who.head)
     # head-1b stands in as JC1's head for a while (as the registry tells) and acknowledges again
-    await tell(catalog, head_of_jc1("head-1b"))
+    await tell(app, head_of_jc1("head-1b"))
     again = await client.post(ack, headers=deputy)
-    await tell(catalog, head_of_jc1("head-1"))
+    await tell(app, head_of_jc1("head-1"))
     excused = await report(client, who.head, activity_id)
     unknown = await client.post(f"{base}/{uuid4()}/acknowledge", headers=who.head)
     (listed,) = (await client.get(base, headers=who.officer)).json()
@@ -366,9 +344,9 @@ def groups(entries: list[dict[str, Any]]) -> dict[str, tuple[int, int, dict[str,
 @pytest.mark.req("A-3")
 @pytest.mark.req("B-12")
 async def test_the_report_counts_findings_by_section_and_officer(
-    catalog: FastAPI, client: httpx.AsyncClient, who: People
+    app: FastAPI, client: httpx.AsyncClient, who: People
 ) -> None:
-    unrecorded, _, untold = await _bureau(catalog, client, who.office)
+    unrecorded, _, untold = await _bureau(app, client, who.office)
 
     everything = await report(client, who.office)
 
@@ -392,15 +370,15 @@ async def test_the_report_counts_findings_by_section_and_officer(
 
 @pytest.mark.req("B-12")
 async def test_the_report_is_filtered_by_period_section_and_officer(
-    catalog: FastAPI, client: httpx.AsyncClient, who: People
+    app: FastAPI, client: httpx.AsyncClient, who: People
 ) -> None:
-    await _bureau(catalog, client, who.office)
+    await _bureau(app, client, who.office)
     # A loose recording outside the first day; on the fourth, officer-8 alone forgets to tell the
     # party, which is no fault of officer-7's.
     day_4 = at(days=3)
     shared = await new_activity(client, who.office, start=day_4)
     await deliver(
-        catalog,
+        app,
         ingested(activity=None, at=at(days=2), until=at(days=2, hours=1)),
         ingested(
             activity=shared, at=day_4, until=day_4 + HOUR, officer="officer-8", party_informed=False
@@ -433,9 +411,9 @@ async def test_the_report_is_filtered_by_period_section_and_officer(
 
 @pytest.mark.req("B-12")
 async def test_each_caller_reports_on_what_they_may_see(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory, who: People
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory, who: People
 ) -> None:
-    await _bureau(catalog, client, who.office)
+    await _bureau(app, client, who.office)
 
     own = await report(client, who.head)
     elsewhere = await report(client, who.head, section="JC2")

@@ -5,37 +5,18 @@ duplicates."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from conftest import TokenFactory, tell
-from quancheng.catalog.main import create_app
 from quancheng.common.auth import Role
-from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import TokenFactory
 
 # Real codes (published by the companies), so the check character is known to be right.
 HUAWEI = "914403001922038216"
 TENCENT = "9144030071526726XG"
 ALIBABA = "91330100716105852F"
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(settings)
-    async with app.router.lifespan_context(app):
-        await tell(app)  # the test bureau, as the registry tells it
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-            yield client
-
-
-@pytest.fixture
-def office(token: TokenFactory) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token('office-1', Role.OFFICE)}"}
 
 
 def enterprise(name: str, code: str, **more: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ the registry names them its head (A-6a)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -13,8 +12,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import TokenFactory, tell
-from quancheng.catalog.main import create_app
 from quancheng.common.auth import Role
 from quancheng.common.events import (
     OfficerChanged,
@@ -22,29 +19,10 @@ from quancheng.common.events import (
     RecordingIngested,
     SectionChanged,
 )
-from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import TokenFactory, auth, tell
 
 Headers = dict[str, str]
 MORNING = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def catalog(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        await tell(app)  # the test bureau: head-1 heads JC1, officer-7 and officer-8 serve there
-        yield app
-
-
-@pytest.fixture
-async def client(catalog: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=catalog)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-        yield client
-
-
-def auth(token: TokenFactory, sub: str, *roles: Role, section: str | None = None) -> Headers:
-    return {"Authorization": f"Bearer {token(sub, *roles, section=section)}"}
 
 
 def body(**overrides: Any) -> dict[str, Any]:
@@ -97,12 +75,12 @@ async def test_an_activity_naming_an_officer_the_registry_does_not_have_is_refus
 
 @pytest.mark.req("A-6a")
 async def test_an_activity_naming_an_officer_off_duty_or_of_another_section_is_refused(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     office = auth(token, "office-1", Role.OFFICE)
     officer = auth(token, "officer-7", Role.OFFICER, section="JC1")
     await tell(
-        catalog,
+        app,
         OfficerChanged(officer_id="officer-8", name="王芳", section="JC1", active=False, by="o"),
     )
 
@@ -132,7 +110,7 @@ async def test_an_activity_naming_an_officer_off_duty_or_of_another_section_is_r
 
 @pytest.mark.req("A-6a")
 async def test_the_platform_may_name_an_officer_once_the_registry_has_told_of_them(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     platform = auth(token, "district-platform", Role.INTEGRATION)
     office = auth(token, "office-1", Role.OFFICE)
@@ -143,9 +121,7 @@ async def test_the_platform_may_name_an_officer_once_the_registry_has_told_of_th
     refused_for(too_early, "officer-10")
     assert await activities(client, office) == 0
 
-    await tell(
-        catalog, OfficerRegistered(officer_id="officer-10", name="赵敏", section="JC1", by="o")
-    )
+    await tell(app, OfficerRegistered(officer_id="officer-10", name="赵敏", section="JC1", by="o"))
     created = await client.put(url, json=crew, headers=platform)
 
     assert created.status_code == 201, created.text
@@ -154,14 +130,14 @@ async def test_the_platform_may_name_an_officer_once_the_registry_has_told_of_th
 
 @pytest.mark.req("A-6a")
 async def test_a_correction_checks_the_officers_it_adds_not_those_who_took_part(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     office = auth(token, "office-1", Role.OFFICE)
     created = await client.post("/api/v1/activities", json=body(), headers=office)
     assert created.status_code == 201, created.text
     url = f"/api/v1/activities/{created.json()['id']}"
     # officer-8 moves to JC2 after the activity
-    await tell(catalog, OfficerChanged(officer_id="officer-8", name="王芳", section="JC2", by="o"))
+    await tell(app, OfficerChanged(officer_id="officer-8", name="王芳", section="JC2", by="o"))
 
     corrected = await client.put(url, json=body(matter="日常检查（复查）"), headers=office)
     added = await client.put(
@@ -188,7 +164,7 @@ def refused_as_not_named(response: httpx.Response, subject: str, section: str) -
 
 @pytest.mark.req("A-6a")
 async def test_a_section_head_token_the_registry_does_not_back_does_not_act_for_the_section(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     office = auth(token, "office-1", Role.OFFICE)
     pretender = auth(token, "nobody", Role.SECTION_HEAD, section="JC1")
@@ -212,7 +188,7 @@ async def test_a_section_head_token_the_registry_does_not_back_does_not_act_for_
         section="JC1",
         captured_at=MORNING,
     )
-    await tell(catalog, loose)
+    await tell(app, loose)
     assign = f"/api/v1/records/{loose.record_id}/activity"
     describe = f"/api/v1/records/{loose.record_id}/archival"
 
@@ -242,13 +218,13 @@ async def test_a_section_head_token_the_registry_does_not_back_does_not_act_for_
 
 @pytest.mark.req("A-6a")
 async def test_a_head_who_handed_the_section_over_no_longer_acts_for_it(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     head = auth(token, "head-1", Role.SECTION_HEAD, section="JC1")
     successor = auth(token, "officer-8", Role.SECTION_HEAD, section="JC1")
     before = await client.post("/api/v1/activities", json=body(), headers=head)
     await tell(
-        catalog, SectionChanged(code="JC1", name="监管一科", head_officer_id="officer-8", by="o")
+        app, SectionChanged(code="JC1", name="监管一科", head_officer_id="officer-8", by="o")
     )
 
     after = await client.post("/api/v1/activities", json=body(), headers=head)
@@ -260,7 +236,7 @@ async def test_a_head_who_handed_the_section_over_no_longer_acts_for_it(
 
 
 async def test_an_event_told_again_or_late_does_not_undo_a_later_one(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     office = auth(token, "office-1", Role.OFFICE)
     earlier = OfficerChanged(
@@ -271,7 +247,7 @@ async def test_an_event_told_again_or_late_does_not_undo_a_later_one(
         occurred_at=datetime.now(UTC) - timedelta(minutes=5),
     )
     later = OfficerChanged(officer_id="officer-8", name="王芳", section="JC1", by="o")
-    await tell(catalog, later, earlier, later)
+    await tell(app, later, earlier, later)
 
     created = await client.post("/api/v1/activities", json=body(), headers=office)
 

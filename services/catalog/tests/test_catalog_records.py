@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -14,29 +13,19 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff, tell, upload_recording
-from quancheng.catalog.main import create_app
 from quancheng.common.auth import Role
 from quancheng.common.events import RecordingIngested, encode
 from quancheng.common.service import ServiceState
-from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import (
+    Embedded,
+    TokenFactory,
+    auth,
+    issued_device,
+    seed_staff,
+    upload_recording,
+)
 
 MORNING = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def catalog(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        await tell(app)  # the test bureau, as the registry tells it
-        yield app
-
-
-@pytest.fixture
-async def client(catalog: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=catalog)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-        yield client
 
 
 def ingested(
@@ -84,16 +73,12 @@ async def listed(
     return page
 
 
-def auth(token: TokenFactory, sub: str, *roles: Role, section: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(sub, *roles, section=section)}"}
-
-
 async def test_an_ingested_recording_becomes_one_record_even_if_announced_twice(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     event = ingested()
 
-    await deliver(catalog, event, event.model_copy(update={"event_id": uuid4()}))
+    await deliver(app, event, event.model_copy(update={"event_id": uuid4()}))
 
     page = await listed(client, auth(token, "office-1", Role.OFFICE))
     assert page["total"] == 1
@@ -111,12 +96,12 @@ async def test_an_ingested_recording_becomes_one_record_even_if_announced_twice(
 
 @pytest.mark.req("E-10")
 async def test_each_caller_sees_the_records_of_their_section_or_their_own(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     mine = ingested(officer="officer-7", section="JC1")
     colleague = ingested(officer="officer-8", section="JC1")
     elsewhere = ingested(officer="officer-9", section="JC2")
-    await deliver(catalog, mine, colleague, elsewhere)
+    await deliver(app, mine, colleague, elsewhere)
 
     def ids(page: dict[str, Any]) -> set[str]:
         return {item["record_id"] for item in page["items"]}
@@ -142,7 +127,7 @@ async def test_each_caller_sees_the_records_of_their_section_or_their_own(
 
 @pytest.mark.req("D-11")
 async def test_recordings_tied_to_no_activity_are_listed_for_the_section_head(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     platform = auth(token, "district-platform", Role.INTEGRATION)
     created = await client.put(
@@ -161,7 +146,7 @@ async def test_recordings_tied_to_no_activity_are_listed_for_the_section_head(
     loose = ingested(section="JC1")
     linked = ingested(section="JC1", activity="ACT-2026-001")
     other_section = ingested(section="JC2", officer="officer-9")
-    await deliver(catalog, loose, linked, other_section)
+    await deliver(app, loose, linked, other_section)
     head = auth(token, "head-1", Role.SECTION_HEAD, section="JC1")
 
     unassigned = await listed(client, head, unassigned="true")
@@ -172,7 +157,7 @@ async def test_recordings_tied_to_no_activity_are_listed_for_the_section_head(
 
 
 async def test_records_are_found_by_what_they_are_and_paged_without_overlap(
-    catalog: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
 ) -> None:
     same_time = [ingested(at=MORNING + timedelta(hours=1)) for _ in range(3)]
     events = [
@@ -180,7 +165,7 @@ async def test_records_are_found_by_what_they_are_and_paged_without_overlap(
         ingested(kind="photo", device="dev-2"),
         ingested(at=MORNING - timedelta(days=1)),
     ]
-    await deliver(catalog, *events)
+    await deliver(app, *events)
     office = auth(token, "office-1", Role.OFFICE)
 
     everything = await listed(client, office)

@@ -3,7 +3,6 @@ only among those the caller may see (E-10, B-11)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -12,36 +11,20 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import TokenFactory, tell
-from quancheng.catalog.main import create_app
 from quancheng.catalog.repository import RecordRepository
 from quancheng.common.auth import Clearance, Role
 from quancheng.common.events import RecordingIngested, encode
 from quancheng.common.service import ServiceState
-from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import TokenFactory, auth
 
 MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ENTERPRISE = {"name": "华南化工（广州）有限公司", "credit_code": "91350100M000100Y43"}
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        await tell(app)  # the test bureau, as the registry tells it
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-            yield app, client
-
-
-def auth(
-    token: TokenFactory,
-    sub: str,
-    *roles: Role,
-    section: str | None = None,
-    clearance: Clearance = Clearance.INTERNAL,
-) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(sub, *roles, section=section, clearance=clearance)}"}
+def client(app: FastAPI, client: httpx.AsyncClient) -> tuple[FastAPI, httpx.AsyncClient]:
+    """The catalog and a client of it, which the tests here take together."""
+    return app, client
 
 
 async def deliver(app: FastAPI, filename: str, *, section: str, activity: str | None) -> UUID:
@@ -78,7 +61,7 @@ async def activity(
         "type": "sealing_seizure",
         "matter": "查封危险化学品仓库",
         "section": "JC1",
-        # one of the section's own officers (see conftest.STAFF_EVENTS)
+        # one of the section's own officers (see kit.STAFF_EVENTS)
         "officers": ["officer-9" if fields.get("section") == "JC2" else "officer-7"],
         "started_at": MORNING.isoformat(),
         **fields,

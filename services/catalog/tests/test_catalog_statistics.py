@@ -3,7 +3,6 @@ enterprises (E-15), and an enterprise's whole file with its activities (一企�
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -12,13 +11,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import TokenFactory, tell
-from quancheng.catalog.main import create_app
-from quancheng.catalog.schemas import credit_code_problem
+from quancheng.catalog.models import credit_code_problem
 from quancheng.common.auth import Role
 from quancheng.common.events import RecordingIngested, encode
 from quancheng.common.service import ServiceState
-from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import TokenFactory, auth
 
 Headers = dict[str, str]
 Client = tuple[FastAPI, httpx.AsyncClient]
@@ -33,17 +30,9 @@ CODES = (
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[Client]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        await tell(app)  # the test bureau, as the registry tells it
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-            yield app, client
-
-
-def auth(token: TokenFactory, sub: str, *roles: Role, section: str | None = None) -> Headers:
-    return {"Authorization": f"Bearer {token(sub, *roles, section=section)}"}
+def client(app: FastAPI, client: httpx.AsyncClient) -> Client:
+    """The catalog and a client of it, which the tests here take together."""
+    return app, client
 
 
 def at(text: str) -> datetime:

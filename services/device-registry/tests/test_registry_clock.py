@@ -3,7 +3,6 @@ at each upload in ``recording.ingested``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -11,32 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import TokenFactory, appoint, seed_staff
 from quancheng.common.auth import Role
 from quancheng.common.events import RecordingIngested, encode
 from quancheng.common.service import ServiceState
-from quancheng.common.settings import Settings
-from quancheng.device_registry.main import create_app
-
-
-@pytest.fixture
-async def registry(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def client(registry: FastAPI, office: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=registry)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-        await seed_staff(client, office)
-        yield client
-
-
-@pytest.fixture
-def office(token: TokenFactory) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token('office-1', Role.OFFICE)}"}
+from quancheng.common.testing.kit import TokenFactory, appoint
 
 
 def check(offset: float, battery: int = 90) -> dict[str, Any]:
@@ -115,15 +92,15 @@ async def test_each_pre_use_check_leaves_a_clock_reading_passing_or_not(
 
 @pytest.mark.req("D-8")
 async def test_the_drift_ingest_measures_at_upload_is_kept_once(
-    registry: FastAPI, client: httpx.AsyncClient, office: dict[str, str]
+    app: FastAPI, client: httpx.AsyncClient, office: dict[str, str]
 ) -> None:
     device_id = await stocked_device(client, office)
     event = ingested(device_id, 95.0)
 
-    await deliver(registry, event)
-    await deliver(registry, event)  # redelivered
-    await deliver(registry, ingested(device_id, None))  # no clock reported
-    await deliver(registry, ingested(str(uuid4()), 5.0))  # not a device of this registry
+    await deliver(app, event)
+    await deliver(app, event)  # redelivered
+    await deliver(app, ingested(device_id, None))  # no clock reported
+    await deliver(app, ingested(str(uuid4()), 5.0))  # not a device of this registry
 
     readings = await clock(client, office, device_id)
     assert [(r["drift_seconds"], r["source"], r["beyond_threshold"]) for r in readings] == [

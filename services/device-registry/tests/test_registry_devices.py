@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,41 +11,14 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import col, select
 
-from conftest import PRE_USE_CHECK, TokenFactory, appoint, seed_staff
 from quancheng.common import audit
 from quancheng.common.audit import AuditEntry
 from quancheng.common.auth import Role
-from quancheng.common.db import Database
 from quancheng.common.events import DeviceRegistered, OutboxMessage, decode
 from quancheng.common.settings import Settings
-from quancheng.device_registry.main import create_app
+from quancheng.common.testing.kit import PRE_USE_CHECK, TokenFactory, appoint, bearer, database_of
 
 DEVICES = "/api/v1/devices"
-
-
-@pytest.fixture
-async def registry(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def client(registry: FastAPI, token: TokenFactory) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the registry, with the test bureau's sections and officers in place."""
-    transport = httpx.ASGITransport(app=registry)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-        await seed_staff(client, bearer(token("office-1", Role.OFFICE)))
-        yield client
-
-
-@pytest.fixture
-def office(token: TokenFactory) -> dict[str, str]:
-    return bearer(token("office-1", Role.OFFICE))
-
-
-def bearer(tok: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tok}"}
 
 
 def device(serial: str, *, kind: str = "body_camera", section: str = "JC1") -> dict[str, Any]:
@@ -65,16 +37,9 @@ async def register(
 async def stored(settings: Settings) -> tuple[list[AuditEntry], list[OutboxMessage]]:
     """The registry's audit log and outbox, read in a session closed before the next request
     (SQLite transactions take the write lock, which the app would otherwise wait for)."""
-    db = Database(settings.database_url("device-registry"))
-    db.connect()
-    try:
-        async with db.session() as session:
-            entries = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))).all()
-            outbox = (
-                await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.seq)))
-            ).all()
-    finally:
-        await db.dispose()
+    async with database_of(settings, "device-registry") as db, db.session() as session:
+        entries = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))).all()
+        outbox = (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.seq)))).all()
     # The whole chain is intact; the tests look at the devices' entries and events (the test
     # bureau's seeding leaves entries of its own, and staff events, before them).
     devices = [m for m in outbox if m.topic == DeviceRegistered.topic()]
@@ -286,7 +251,7 @@ async def test_a_refused_duplicate_leaves_no_audit_entry_and_no_event(
 
 @pytest.mark.usefixtures("client")  # the test bureau's sections, before the audit log breaks
 async def test_a_registration_failing_after_its_writes_leaves_nothing_behind(
-    registry: FastAPI,
+    app: FastAPI,
     office: dict[str, str],
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
@@ -296,7 +261,7 @@ async def test_a_registration_failing_after_its_writes_leaves_nothing_behind(
         raise RuntimeError("audit log unavailable")
 
     monkeypatch.setattr(audit, "append", broken_append)
-    transport = httpx.ASGITransport(app=registry, raise_app_exceptions=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
         response = await client.post(DEVICES, json=device("SN-1"), headers=office)
         assert response.status_code == 500

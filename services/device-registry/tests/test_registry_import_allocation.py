@@ -14,10 +14,8 @@ import pytest
 from fastapi import FastAPI
 from openpyxl import Workbook
 
-from conftest import TokenFactory
 from quancheng.common.auth import Role
-from quancheng.common.settings import Settings
-from quancheng.device_registry.main import create_app
+from quancheng.common.testing.kit import TokenFactory, bearer, client_of
 
 IMPORTS = "/api/v1/imports"
 ALLOCATION = "/api/v1/allocation"
@@ -98,27 +96,10 @@ EXPECTED_TOTALS: dict[str, tuple[int, int, int]] = {
 
 
 @pytest.fixture
-async def registry(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def client(registry: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an empty registry: each test imports the bureau it needs."""
-    transport = httpx.ASGITransport(app=registry)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+    async with client_of(app) as client:
         yield client
-
-
-@pytest.fixture
-def office(token: TokenFactory) -> dict[str, str]:
-    return bearer(token("office-1", Role.OFFICE))
-
-
-def bearer(tok: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tok}"}
 
 
 def sample_bureau() -> bytes:

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlmodel import col, select
 
-from conftest import TokenFactory, appoint, seed_staff
 from quancheng.common.audit import AuditEntry
 from quancheng.common.auth import Role
-from quancheng.common.db import Database
 from quancheng.common.events import DeviceIssued, DeviceReturned, OutboxMessage, decode
 from quancheng.common.events.contracts import EVENT_TYPES, DeviceStatusChanged
 from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import TokenFactory, appoint, bearer, database_of
 from quancheng.device_registry.lifecycle import TRANSITIONS
-from quancheng.device_registry.main import create_app
-from quancheng.device_registry.models import DEVICE_STATUS_LABELS, DeviceStatus
+from quancheng.device_registry.models import DeviceStatus
 
 DEVICES = "/api/v1/devices"
 S = DeviceStatus
@@ -50,31 +46,10 @@ def pair_id(pair: tuple[DeviceStatus, DeviceStatus]) -> str:
 
 
 @pytest.fixture
-async def registry(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def client(registry: FastAPI, token: TokenFactory) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the registry, with the test bureau's sections and officers in place, and
-    keeper-1 as JC1's head and device custodian."""
-    transport = httpx.ASGITransport(app=registry)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-        office = bearer(token("office-1", Role.OFFICE))
-        await seed_staff(client, office)
-        await appoint(client, office, "JC1", head="keeper-1", custodian="keeper-1")
-        yield client
-
-
-def bearer(tok: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tok}"}
-
-
-@pytest.fixture
-def office(token: TokenFactory) -> dict[str, str]:
-    return bearer(token("office-1", Role.OFFICE))
+async def client(client: httpx.AsyncClient, office: dict[str, str]) -> httpx.AsyncClient:
+    """The test bureau's client, with keeper-1 as JC1's head and device custodian."""
+    await appoint(client, office, "JC1", head="keeper-1", custodian="keeper-1")
+    return client
 
 
 async def register(
@@ -139,16 +114,9 @@ async def status_of(client: httpx.AsyncClient, office: dict[str, str], device_id
 
 async def stored(settings: Settings) -> tuple[list[AuditEntry], list[OutboxMessage]]:
     """The registry's audit log and outbox, read in a session closed before the next request."""
-    db = Database(settings.database_url("device-registry"))
-    db.connect()
-    try:
-        async with db.session() as session:
-            entries = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))).all()
-            outbox = (
-                await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.seq)))
-            ).all()
-    finally:
-        await db.dispose()
+    async with database_of(settings, "device-registry") as db, db.session() as session:
+        entries = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))).all()
+        outbox = (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.seq)))).all()
     # The whole chain is intact; the tests look at the devices' entries and events (the test
     # bureau's seeding leaves entries of its own, and staff events, before them).
     devices = [m for m in outbox if m.topic == DeviceIssued.topic()]
@@ -166,7 +134,7 @@ def test_the_transition_table_covers_every_status_and_retired_is_final() -> None
     assert TRANSITIONS[S.RETIRED] == ()
     assert S.IN_STOCK in TRANSITIONS[S.LOST]
     assert "device.status_changed" in EVENT_TYPES
-    assert [DEVICE_STATUS_LABELS[s] for s in S] == [
+    assert [s.label for s in S] == [
         "已登记",
         "在库",
         "已发放",

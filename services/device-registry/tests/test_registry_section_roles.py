@@ -6,51 +6,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 from sqlmodel import col, select
 
-from conftest import PRE_USE_CHECK, TokenFactory, appoint, seed_staff
 from quancheng.common.auth import Role
-from quancheng.common.db import Database
 from quancheng.common.db.database import sync_url
 from quancheng.common.db.migrate import upgrade
 from quancheng.common.events import OutboxMessage, SectionChanged
 from quancheng.common.settings import Settings
+from quancheng.common.testing.kit import PRE_USE_CHECK, TokenFactory, appoint, bearer, database_of
 from quancheng.device_registry.config import MIGRATIONS
-from quancheng.device_registry.main import create_app
 
 Headers = dict[str, str]
 
 
 @pytest.fixture
-async def client(settings: Settings, token: TokenFactory) -> AsyncIterator[httpx.AsyncClient]:
-    """The registry on its own, with the test bureau; officer-8 keeps JC1's devices and
-    officer-9 heads JC2."""
-    app: FastAPI = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-            office = bearer(token("office-1", Role.OFFICE))
-            await seed_staff(client, office)
-            await appoint(client, office, "JC1", custodian="officer-8")
-            await appoint(client, office, "JC2", head="officer-9")
-            yield client
-
-
-@pytest.fixture
-def office(token: TokenFactory) -> Headers:
-    return bearer(token("office-1", Role.OFFICE))
-
-
-def bearer(tok: str) -> Headers:
-    return {"Authorization": f"Bearer {tok}"}
+async def client(client: httpx.AsyncClient, office: Headers) -> httpx.AsyncClient:
+    """The test bureau's client; officer-8 keeps JC1's devices and officer-9 heads JC2."""
+    await appoint(client, office, "JC1", custodian="officer-8")
+    await appoint(client, office, "JC2", head="officer-9")
+    return client
 
 
 async def device_issued_to_officer_7(client: httpx.AsyncClient, office: Headers) -> str:
@@ -174,19 +154,14 @@ async def test_office_staff_and_supervisors_are_not_section_bound(
 
 
 async def staff_events(settings: Settings) -> list[tuple[str, str, dict[str, Any]]]:
-    db = Database(settings.database_url("device-registry"))
-    db.connect()
-    try:
-        async with db.session() as session:
-            rows = (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.topic == SectionChanged.topic())
-                    .order_by(col(OutboxMessage.seq))
-                )
-            ).all()
-    finally:
-        await db.dispose()
+    async with database_of(settings, "device-registry") as db, db.session() as session:
+        rows = (
+            await session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.topic == SectionChanged.topic())
+                .order_by(col(OutboxMessage.seq))
+            )
+        ).all()
     return [(m.event_type, m.key, json.loads(m.payload)) for m in rows]
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from conftest import TokenFactory, appoint, seed_staff
 from quancheng.common.auth import Role
-from quancheng.common.settings import Settings
-from quancheng.device_registry.main import create_app
+from quancheng.common.testing.kit import TokenFactory, appoint, bearer
 
 GOOD_CHECK: dict[str, Any] = {
     "fault_free": True,
@@ -20,25 +16,6 @@ GOOD_CHECK: dict[str, Any] = {
     "free_storage_mb": 32_000,
     "clock_offset_seconds": 1.5,
 }
-
-
-@pytest.fixture
-async def client(settings: Settings, token: TokenFactory) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-            await seed_staff(client, bearer(token("office-1", Role.OFFICE)))
-            yield client
-
-
-@pytest.fixture
-def office(token: TokenFactory) -> dict[str, str]:
-    return bearer(token("office-1", Role.OFFICE))
-
-
-def bearer(tok: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tok}"}
 
 
 async def issued_device(
