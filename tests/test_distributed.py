@@ -25,7 +25,6 @@ from minio.error import S3Error
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
-from conftest import seed_staff_sync
 from quancheng.common.auth import BuiltinIssuer, Role
 from quancheng.common.db.database import sync_url
 from quancheng.common.settings import (
@@ -40,6 +39,7 @@ from quancheng.common.storage.minio import MinioObjectStore
 from quancheng.common.testing.cache import free_ports
 from quancheng.common.testing.jaeger import JaegerServer, Span, spans_of
 from quancheng.common.testing.kafka import KafkaServer
+from quancheng.common.testing.kit import seed_staff_sync
 from quancheng.common.testing.minio import MinioServer
 from quancheng.common.testing.postgres import PostgresServer
 from quancheng.common.testing.process import CLI, wait_healthy

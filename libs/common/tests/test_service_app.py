@@ -8,14 +8,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
-from conftest import TokenFactory
 from quancheng.common.auth import Role
 from quancheng.common.db.migrate import MigrationSet
 from quancheng.common.service import ServiceDefinition, create_service_app, secured_router
 from quancheng.common.settings import Mode, Settings
+from quancheng.common.testing.kit import TokenFactory
 
 router = secured_router(prefix="/api/v1/things")
 
@@ -54,6 +54,43 @@ async def client(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.Asyn
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://things") as c:
             yield c
+
+
+async def test_the_catch_all_router_answers_only_what_no_other_route_does(
+    settings: Settings, tmp_path: Path, token: TokenFactory
+) -> None:
+    catch_all = APIRouter()
+
+    @catch_all.api_route("/{path:path}", methods=["GET", "POST"])
+    async def caught(path: str) -> dict[str, str]:
+        return {"caught": path}
+
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "migrations" / "env.py").write_text(
+        "from quancheng.common.db.migrate import run_env\n\nrun_env()\n"
+    )
+    definition = ServiceDefinition(
+        name="things",
+        title="Things",
+        description="a test service",
+        migrations=MigrationSet("things", tmp_path / "migrations"),
+        catch_all=catch_all,  # declared before the routers, placed after them all
+        routers=[router],
+    )
+    app = create_service_app(definition, settings)
+    bearer = {"Authorization": f"Bearer {token('a', Role.OFFICE)}"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://things") as client:
+            made = await client.post(
+                "/api/v1/things", json={"name": "x", "count": 1}, headers=bearer
+            )
+            health = await client.get("/healthz")
+            elsewhere = await client.get("/api/v1/elsewhere")
+
+    assert made.json() == {"name": "x", "count": 1}
+    assert "caught" not in health.json()
+    assert elsewhere.json() == {"caught": "api/v1/elsewhere"}
 
 
 async def test_an_unexpected_error_is_a_json_500_without_internals(

@@ -18,9 +18,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import Embedded, TokenFactory, seed_staff
-from quancheng.access_gateway.proxy import Upstreams
+from quancheng.access_gateway.service.proxy import Upstreams
 from quancheng.common.auth import BuiltinIssuer, Clearance, Role, load_or_create_key
+from quancheng.common.testing.kit import Embedded, TokenFactory, seed_staff
 
 DEVICE = {"kind": "body_camera", "serial_number": "BC-0001", "model": "DSJ-V9", "section": "JC1"}
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Embedded
-from quancheng.access_gateway.config import ROUTES
-from quancheng.access_gateway.proxy import route_for
+from quancheng.access_gateway.service.routing import Routes
+from quancheng.common.testing.kit import Embedded
 
 
 async def document(embedded: Embedded) -> dict[str, Any]:
@@ -22,10 +21,14 @@ async def test_the_document_lists_every_service_operation_and_no_private_one(
 ) -> None:
     doc = await document(embedded)
     paths = doc["paths"]
+    routes = embedded.app.state.routes  # the embedded app is the gateway itself
+    assert isinstance(routes, Routes)
 
     # Every public prefix of the route table has its operations in the document.
-    for prefix, service in ROUTES.items():
-        assert any(route_for(path) == service and path.startswith(prefix) for path in paths), prefix
+    for prefix, service in routes.prefixes.items():
+        assert any(
+            routes.service_for(path) == service and path.startswith(prefix) for path in paths
+        ), prefix
     assert {"/api/v1/records", "/api/v1/devices", "/files/", "/files/{upload_id}"} <= set(paths)
     assert {"/api/v1/me", "/.well-known/jwks.json", "/healthz"} <= set(paths)
     private = [

@@ -11,9 +11,9 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff
-from quancheng.access_gateway.proxy import Upstreams
+from quancheng.access_gateway.service.proxy import Upstreams
 from quancheng.common.auth import Role
+from quancheng.common.testing.kit import Embedded, TokenFactory, issued_device, seed_staff
 
 
 def upstreams_of(embedded: Embedded) -> Upstreams:
@@ -37,11 +37,6 @@ def forwarded(embedded: Embedded) -> list[str]:
         hooks = client.event_hooks
         client.event_hooks = {**hooks, "request": [*hooks["request"], record]}
     return seen
-
-
-@pytest.fixture
-def office(embedded: Embedded, token: TokenFactory) -> dict[str, str]:
-    return embedded.auth(token("office-1", Role.OFFICE))
 
 
 async def send_raw(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from quancheng.access_gateway.transport import StreamingASGITransport
+from quancheng.access_gateway.service.transport import StreamingASGITransport
 
 Message = MutableMapping[str, Any]
 

@@ -50,6 +50,12 @@ class ServiceDefinition:
     ready_details: Callable[[Request], Awaitable[dict[str, Any]]] | None = None
     # Routers after ``routers`` that pass requests on to a service, which judges their query.
     forwarders: Sequence[APIRouter] = field(default_factory=tuple)
+    # The router for every path no other route answers (the gateway's proxy): included after all
+    # the others, whatever order the lists above are in.
+    catch_all: APIRouter | None = None
+    # The public path prefixes the gateway routes to this service: whole segments, the longest
+    # prefix of a path wins. Every operation but health and readiness lies under one of them.
+    prefixes: Sequence[str] = field(default_factory=tuple)
 
 
 @dataclass
@@ -175,6 +181,8 @@ def create_service_app(
         app.include_router(router, dependencies=checked)
     for router in definition.forwarders:
         app.include_router(router)
+    if definition.catch_all is not None:
+        app.include_router(definition.catch_all)
     instrument_app(app)
     return app
 

@@ -1,17 +1,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from quancheng.access_gateway.api.routes import docs, identity, proxy
 from quancheng.access_gateway.config import MIGRATIONS, SERVICE_NAME
-from quancheng.access_gateway.health import readiness_of_services
-from quancheng.access_gateway.proxy import health_of_services, upstreams_hook
+from quancheng.access_gateway.service.health import health_of_services, readiness_of_services
+from quancheng.access_gateway.service.proxy import upstreams_hook
+from quancheng.access_gateway.service.routing import installed_routes
 from quancheng.common.service import ServiceDefinition, create_service_app
 from quancheng.common.settings import Settings
 from quancheng.common.wiring import Platform
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE_NAME,
+    title="Quancheng 全程 API",
+    description="The public entry of Quancheng: every request is authenticated here first.",
+    migrations=MIGRATIONS,
+    routers=[docs.public, identity.public, identity.router],
+    forwarders=[proxy.public],
+    catch_all=proxy.router,
+    health_details=health_of_services,
+    ready_details=readiness_of_services,
+    openapi_url=None,
+)
 
 
 def create_app(
@@ -20,16 +35,10 @@ def create_app(
     upstream_apps: Mapping[str, ASGIApp] | None = None,
 ) -> FastAPI:
     """The gateway. ``upstream_apps`` (embedded mode) are reached in-process; otherwise by URL."""
-    definition = ServiceDefinition(
-        name=SERVICE_NAME,
-        title="Quancheng 全程 API",
-        description="The public entry of Quancheng: every request is authenticated here first.",
-        migrations=MIGRATIONS,
-        routers=[docs.public, identity.public, identity.router],
-        forwarders=[proxy.public, proxy.router],
-        lifespan_hooks=[upstreams_hook(upstream_apps)],
-        health_details=health_of_services,
-        ready_details=readiness_of_services,
-        openapi_url=None,
+    routes = installed_routes()
+    definition = replace(
+        DEFINITION, lifespan_hooks=[upstreams_hook(routes.services, upstream_apps)]
     )
-    return create_service_app(definition, settings or Settings(), platform)
+    app = create_service_app(definition, settings or Settings(), platform)
+    app.state.routes = routes
+    return app

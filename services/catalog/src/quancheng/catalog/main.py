@@ -33,6 +33,16 @@ DEFINITION = ServiceDefinition(
         statistics.router,
     ],
     consumers=consumers.register,
+    prefixes=[
+        "/api/v1/records",
+        "/api/v1/enterprises",
+        "/api/v1/activities",
+        "/api/v1/recording-duties",
+        "/api/v1/compliance",
+        "/api/v1/archive",
+        "/api/v1/cases",
+        "/api/v1/statistics",
+    ],
 )
 
 

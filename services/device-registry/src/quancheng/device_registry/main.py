@@ -22,6 +22,16 @@ DEFINITION = ServiceDefinition(
         office.router,
     ],
     consumers=consumers.register,
+    prefixes=[
+        "/api/v1/devices",
+        "/api/v1/sections",
+        "/api/v1/officers",
+        "/api/v1/docking-stations",
+        "/api/v1/upload-clients",
+        "/api/v1/device-tokens",
+        "/api/v1/allocation",
+        "/api/v1/imports",
+    ],
 )
 
 

@@ -65,6 +65,7 @@ DEFINITION = ServiceDefinition(
     routers=[tus.public, tus.router, uploads.router],
     consumers=consumers.register,
     lifespan_hooks=[upload_context],
+    prefixes=["/api/v1/upload-permission", "/api/v1/uploads", "/files"],
 )
 
 

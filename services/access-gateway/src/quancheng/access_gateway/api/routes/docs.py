@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-from quancheng.access_gateway.openapi import merged
+from quancheng.access_gateway.service.openapi import merged
 
 public = APIRouter(tags=["documentation 文档"])
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from quancheng.access_gateway.schemas import Me
 from quancheng.common.auth import CurrentPrincipal
 from quancheng.common.errors import ApiError
 from quancheng.common.service import secured_router, service_state
@@ -23,11 +24,5 @@ async def jwks(request: Request) -> dict[str, Any]:
 
 
 @router.get("/api/v1/me", summary="Who the token says the caller is 当前用户")
-async def me(principal: CurrentPrincipal) -> dict[str, Any]:
-    return {
-        "subject": principal.subject,
-        "issuer": principal.issuer,
-        "roles": [{"role": r.value, "label": r.label} for r in sorted(principal.roles)],
-        "section": principal.section,
-        "clearance": {"level": principal.clearance.value, "label": principal.clearance.label},
-    }
+async def me(principal: CurrentPrincipal) -> Me:
+    return Me.of(principal)

@@ -15,7 +15,8 @@ import httpx
 from fastapi import FastAPI, Request
 
 from quancheng.access_gateway.config import OWN_RESPONSES, PUBLIC_OPERATIONS
-from quancheng.access_gateway.proxy import route_for, upstreams_of
+from quancheng.access_gateway.service.proxy import upstreams_of
+from quancheng.access_gateway.service.routing import Routes, routes_of
 from quancheng.common.errors import ApiError
 
 _REF = "#/components/schemas/"
@@ -100,13 +101,16 @@ async def merged(request: Request) -> dict[str, Any]:
         return name, doc
 
     documents = await asyncio.gather(*(document(n, c) for n, c in clients.items()))
-    built = build(app.openapi(), dict(documents))
+    built = build(app.openapi(), dict(documents), routes_of(request))
     app.state.merged_openapi = built
     return built
 
 
-def build(gateway: Mapping[str, Any], services: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The gateway's own document with each service's public operations merged in."""
+def build(
+    gateway: Mapping[str, Any], services: Mapping[str, Mapping[str, Any]], routes: Routes
+) -> dict[str, Any]:
+    """The gateway's own document with each service's public operations (those ``routes``
+    sends to it) merged in."""
     doc = copy.deepcopy(dict(gateway))
     paths: dict[str, Any] = dict(doc.get("paths", {}))
     schemas: dict[str, Any] = dict(doc.get("components", {}).get("schemas", {}))
@@ -115,7 +119,7 @@ def build(gateway: Mapping[str, Any], services: Mapping[str, Mapping[str, Any]])
         for name, schema in service_doc.get("components", {}).get("schemas", {}).items():
             schemas[renames.get(name, name)] = _rewrite(schema, renames)
         for path, item in service_doc.get("paths", {}).items():
-            if route_for(path) == service:
+            if routes.service_for(path) == service:
                 paths[path] = _rewrite(item, renames)
     for path, item in paths.items():
         for method, operation in _operations(item):

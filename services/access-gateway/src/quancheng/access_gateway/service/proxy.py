@@ -4,8 +4,7 @@ client sent it, so the service answers the very path the gateway routed on."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
@@ -15,10 +14,10 @@ from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp
 
-from quancheng.access_gateway.config import DEVICE_TOKEN_STATUS, ROUTES, UPSTREAMS
-from quancheng.access_gateway.transport import StreamingASGITransport
+from quancheng.access_gateway.config import DEVICE_TOKEN_STATUS
+from quancheng.access_gateway.service.transport import StreamingASGITransport
 from quancheng.common.errors import ApiError
-from quancheng.common.service import LifespanHook, service_state
+from quancheng.common.service import LifespanHook
 from quancheng.common.telemetry import instrument_client
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) are the gateway's own business, not the upstream's.
@@ -53,23 +52,17 @@ class Upstreams:
             await client.aclose()
 
 
-def route_for(path: str) -> str | None:
-    """The service answering ``path``: the longest configured prefix that matches whole segments."""
-    best: tuple[int, str] | None = None
-    for prefix, service in ROUTES.items():
-        if (path == prefix or path.startswith(prefix + "/")) and (
-            best is None or len(prefix) > best[0]
-        ):
-            best = (len(prefix), service)
-    return best[1] if best else None
+def upstreams_hook(
+    services: Sequence[str], upstream_apps: Mapping[str, ASGIApp] | None
+) -> LifespanHook:
+    """A client for each of ``services``: in-process to ``upstream_apps`` (embedded mode) or to
+    the URL the settings give it."""
 
-
-def upstreams_hook(upstream_apps: Mapping[str, ASGIApp] | None) -> LifespanHook:
     @asynccontextmanager
     async def hook(app: FastAPI) -> AsyncIterator[None]:
         settings = app.state.service.settings
         clients: dict[str, httpx.AsyncClient] = {}
-        for name in UPSTREAMS:
+        for name in services:
             if upstream_apps is not None:
                 client = httpx.AsyncClient(
                     transport=StreamingASGITransport(upstream_apps[name]),
@@ -214,23 +207,3 @@ async def check_device_token(request: Request) -> None:
         "暂时无法核验设备凭据，请稍后重试",
         headers={"Retry-After": "5"},
     )
-
-
-async def health_of_services(request: Request) -> dict[str, object]:
-    """Each service's own /healthz, asked at once through the transport the proxy uses."""
-
-    async def ask(client: httpx.AsyncClient) -> str:
-        try:
-            response = await client.get("/healthz", timeout=3.0)
-        except httpx.HTTPError as exc:
-            return f"unreachable: {exc.__class__.__name__}"
-        return "ok" if response.status_code == 200 else f"http {response.status_code}"
-
-    clients = upstreams_of(request).clients
-    answers = await asyncio.gather(*(ask(client) for client in clients.values()))
-    services = {
-        service_state(request).definition.name: "ok",
-        **dict(zip(clients, answers, strict=True)),
-    }
-    healthy = all(v == "ok" for v in services.values())
-    return {"status": "ok" if healthy else "degraded", "services": services}
