@@ -19,16 +19,23 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from conftest import Embedded, TokenFactory, issued_device, seed_staff
 from quancheng.common.auth import Role
 from quancheng.common.db import Database, session_scope
 from quancheng.common.events import OutboxMessage
 from quancheng.common.settings import Settings
 from quancheng.common.storage import LocalObjectStore
 from quancheng.common.storage import local as local_store
+from quancheng.common.testing.kit import (
+    Embedded,
+    TokenFactory,
+    database_of,
+    issued_device,
+    seed_staff,
+)
 from quancheng.common.wiring import make_locks, make_object_store
-from quancheng.ingest.models import Upload, UploadStatus
-from quancheng.ingest.service.uploads import Uploads, sweep
+from quancheng.ingest.models import Concat, Upload, UploadStatus
+from quancheng.ingest.service.sweeping import sweep
+from quancheng.ingest.service.uploads import Uploads
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = {"Content-Type": "application/offset+octet-stream"}
@@ -121,14 +128,9 @@ def originals_stored(settings: Settings) -> int:
 
 
 async def ingest_rows(settings: Settings) -> tuple[list[Upload], list[OutboxMessage]]:
-    db = Database(settings.database_url("ingest"))
-    db.connect()
-    try:
-        async with session_scope(db) as session:
-            uploads = list((await session.exec(select(Upload))).all())
-            outbox = list((await session.exec(select(OutboxMessage))).all())
-    finally:
-        await db.dispose()
+    async with database_of(settings, "ingest") as db, session_scope(db) as session:
+        uploads = list((await session.exec(select(Upload))).all())
+        outbox = list((await session.exec(select(OutboxMessage))).all())
     return uploads, outbox
 
 
@@ -870,7 +872,7 @@ async def test_partials_that_served_are_removed_once_their_time_is_up(officer: O
     uploads, _ = await ingest_rows(settings)
     by_kind = {u.concat: u for u in uploads}
     assert [u.status for u in uploads if u.concat == "partial"] == [UploadStatus.EXPIRED] * 2
-    assert await stored_bytes(settings, by_kind["final"].object_key) == b"one two"
+    assert await stored_bytes(settings, by_kind[Concat.FINAL].object_key) == b"one two"
     assert originals_stored(settings) == 1
 
 

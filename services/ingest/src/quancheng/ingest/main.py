@@ -15,7 +15,8 @@ from quancheng.common.wiring import Platform, make_locks
 from quancheng.ingest import consumers
 from quancheng.ingest.api.routes import tus, uploads
 from quancheng.ingest.config import MIGRATIONS, SERVICE_NAME
-from quancheng.ingest.service.uploads import Uploads, sweep
+from quancheng.ingest.service.sweeping import sweep
+from quancheng.ingest.service.uploads import Uploads
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstr
 from sqlmodel import Field, SQLModel
 
 from quancheng.common.db import enum_column, utc_column
+from quancheng.common.labels import LabelledEnum
 
 
 class KnownDevice(SQLModel, table=True):
@@ -25,27 +26,21 @@ class KnownDevice(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=utc_column())
 
 
-class UploadStatus(StrEnum):
-    RECEIVING = "receiving"
-    FINISHING = "finishing"  # all bytes in and checked; the original is being stored
-    COMPLETE = "complete"  # stored as an original, verified, recorded
-    REJECTED = "rejected"  # all bytes came, but they failed a check (e.g. the declared sha256)
-    TERMINATED = "terminated"  # the client gave it up
-    EXPIRED = "expired"  # abandoned, cleaned up by the sweeper
-
-    @property
-    def label(self) -> str:
-        return UPLOAD_STATUS_LABELS[self]
+class UploadStatus(LabelledEnum):
+    RECEIVING = "receiving", "接收中"
+    FINISHING = "finishing", "保存中"  # all bytes in and checked; the original is being stored
+    COMPLETE = "complete", "已保存"  # stored as an original, verified, recorded
+    # all bytes came, but they failed a check (e.g. the declared sha256)
+    REJECTED = "rejected", "已拒收"
+    TERMINATED = "terminated", "已终止"  # the client gave it up
+    EXPIRED = "expired", "已过期"  # abandoned, cleaned up by the sweeper
 
 
-UPLOAD_STATUS_LABELS = {
-    UploadStatus.RECEIVING: "接收中",
-    UploadStatus.FINISHING: "保存中",
-    UploadStatus.COMPLETE: "已保存",
-    UploadStatus.REJECTED: "已拒收",
-    UploadStatus.TERMINATED: "已终止",
-    UploadStatus.EXPIRED: "已过期",
-}
+class Concat(StrEnum):
+    """tus concatenation: the part an upload plays (a plain upload plays none)."""
+
+    PARTIAL = "partial"  # bytes for a final upload, never an original itself
+    FINAL = "final"  # assembled by ingest from its ``partials``, in order
 
 
 class Upload(SQLModel, table=True):
@@ -84,9 +79,7 @@ class Upload(SQLModel, table=True):
     scan_end: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     scan_ppi: int | None = None
     flag: str | None = Field(default=None, max_length=500)  # accepted, but to be looked at
-    # tus concatenation: "partial" (bytes for a final upload, never an original itself) or
-    # "final" (assembled by ingest from ``partials``, in order).
-    concat: str | None = Field(default=None, max_length=8)
+    concat: Concat | None = Field(default=None, sa_column=enum_column(Concat, nullable=True))
     partials: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 

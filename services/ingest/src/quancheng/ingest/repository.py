@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlmodel import col, select
 
 from quancheng.common.db.repository import Repository
-from quancheng.ingest.models import KnownDevice, Original, Upload, UploadStatus
+from quancheng.ingest.models import Concat, KnownDevice, Original, Upload, UploadStatus
 
 
 class KnownDeviceRepository(Repository[KnownDevice]):
@@ -37,7 +37,7 @@ class UploadRepository(Repository[Upload]):
         """Ids of final uploads not yet assembled from their partials (tus concatenation)."""
         query = (
             select(Upload.id)
-            .where(Upload.status == UploadStatus.RECEIVING, Upload.concat == "final")
+            .where(Upload.status == UploadStatus.RECEIVING, Upload.concat == Concat.FINAL)
             .limit(limit)
         )
         return (await self.session.exec(query)).all()
@@ -48,7 +48,7 @@ class UploadRepository(Repository[Upload]):
             select(Upload.id)
             .where(
                 Upload.status == UploadStatus.COMPLETE,
-                Upload.concat == "partial",
+                Upload.concat == Concat.PARTIAL,
                 col(Upload.finished_at) < before,
             )
             .limit(limit)

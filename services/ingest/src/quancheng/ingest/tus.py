@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from quancheng.common import times
 from quancheng.common.errors import ApiError
 from quancheng.common.times import Moment
+from quancheng.ingest.models import Concat
 
 VERSION = "1.0.0"
 EXTENSIONS = (
@@ -85,14 +86,14 @@ def checksum(value: str | None) -> tuple[str, bytes] | None:
 _UPLOAD_PATH = re.compile(r"^(?:https?://[^/]+)?/files/([0-9a-f]{32})$")
 
 
-def concat(value: str | None) -> tuple[Literal["partial", "final"], list[str]] | None:
+def concat(value: str | None) -> tuple[Concat, list[str]] | None:
     """Upload-Concat: ``partial``, or ``final;<url> <url> …`` naming the partial uploads in
     order (as paths or absolute URLs); returns the kind and, for a final one, the upload ids."""
     if value is None:
         return None
     value = value.strip()
     if value == "partial":
-        return "partial", []
+        return Concat.PARTIAL, []
     kind, _, urls = value.partition(";")
     ids: list[str] = []
     for url in urls.split():
@@ -108,7 +109,7 @@ def concat(value: str | None) -> tuple[Literal["partial", "final"], list[str]] |
             "Upload-Concat must be 'partial' or 'final;' and the partial uploads' URLs",
             "Upload-Concat 必须为 partial，或 final; 加各部分上传的地址",
         )
-    return "final", ids
+    return Concat.FINAL, ids
 
 
 def parse_metadata(raw: str) -> dict[str, str]:

@@ -1,10 +1,14 @@
-"""Object storage: the write-once contract every adapter implements, and the local adapter."""
+"""Object storage: the write-once contract (a core, upload modes, capabilities) and the local
+adapter."""
 
 from quancheng.common.storage.base import (
-    AppendableStore,
+    UPLOAD_MODES,
     Appender,
+    AppendUploads,
     InvalidPartError,
     InvalidRangeError,
+    LegalHold,
+    MultipartUploads,
     NoSuchObjectError,
     NoSuchUploadError,
     ObjectExistsError,
@@ -13,18 +17,23 @@ from quancheng.common.storage.base import (
     ObjectStore,
     ObjectStoreError,
     PartInfo,
+    RetentionLock,
     StagingLostError,
     StoreUnavailableError,
+    VersionedDeletion,
     section_key,
 )
 from quancheng.common.storage.local import LocalObjectStore
 
 __all__ = [
-    "AppendableStore",
+    "UPLOAD_MODES",
+    "AppendUploads",
     "Appender",
     "InvalidPartError",
     "InvalidRangeError",
+    "LegalHold",
     "LocalObjectStore",
+    "MultipartUploads",
     "NoSuchObjectError",
     "NoSuchUploadError",
     "ObjectExistsError",
@@ -33,7 +42,9 @@ __all__ = [
     "ObjectStore",
     "ObjectStoreError",
     "PartInfo",
+    "RetentionLock",
     "StagingLostError",
     "StoreUnavailableError",
+    "VersionedDeletion",
     "section_key",
 ]

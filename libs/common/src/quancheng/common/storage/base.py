@@ -1,4 +1,6 @@
-"""The object-store contract: a small core every adapter implements (shaped after S3 + Object Lock).
+"""The object-store contract, shaped after S3 + Object Lock and split as tusd splits its stores: a
+small core every adapter implements, at least one upload mode, and capabilities. An adapter
+declares what it supports by subclassing those protocols; users ask with ``isinstance``.
 
 Originals are written once and never changed: a key that exists can't be written again, an object
 can't be deleted before its retain-until nor while a legal hold is on it (A-13, D-18, B-12b).
@@ -103,9 +105,38 @@ class ObjectInfo:
     retain_until: datetime | None
     legal_hold: bool
     created_at: datetime
+    # What a version-exact deletion names: MinIO's version id, the local store's own token.
+    version: str
 
 
+@runtime_checkable
 class ObjectStore(Protocol):
+    """What every adapter does: write a small object once, read it (ranged), describe it."""
+
+    async def put(self, key: str, data: bytes, *, retain_until: datetime | None) -> ObjectInfo:
+        """Write a small object once. Refused with ObjectExistsError if the key exists."""
+        ...
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Stream bytes ``start`` .. ``end`` inclusive (HTTP Range semantics)."""
+        ...
+
+    async def head(self, key: str) -> ObjectInfo: ...
+
+    async def ping(self) -> bool: ...
+
+    def close(self) -> None:
+        """Release connections (the store is not used afterwards)."""
+        ...
+
+
+# Upload modes: how a large object is written while its bytes arrive. Every adapter has one.
+
+
+@runtime_checkable
+class MultipartUploads(ObjectStore, Protocol):
+    """A store that takes an object in parts and assembles them (S3)."""
+
     async def create_multipart(self, key: str, *, retain_until: datetime | None) -> str:
         """Start a multipart upload; returns its upload id. Refused if ``key`` exists."""
         ...
@@ -124,32 +155,6 @@ class ObjectStore(Protocol):
 
     async def abort_multipart(self, key: str, upload_id: str) -> None: ...
 
-    async def put(self, key: str, data: bytes, *, retain_until: datetime | None) -> ObjectInfo:
-        """Write a small object once. Refused with ObjectExistsError if the key exists."""
-        ...
-
-    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        """Stream bytes ``start`` .. ``end`` inclusive (HTTP Range semantics)."""
-        ...
-
-    async def head(self, key: str) -> ObjectInfo: ...
-
-    async def set_legal_hold(self, key: str, on: bool) -> None: ...
-
-    async def extend_retention(self, key: str, retain_until: datetime) -> None:
-        """Move retain-until later; shortening it is refused (COMPLIANCE mode)."""
-        ...
-
-    async def delete(self, key: str) -> None:
-        """Remove an object whose retention has passed and that has no legal hold."""
-        ...
-
-    async def ping(self) -> bool: ...
-
-    def close(self) -> None:
-        """Release connections (the store is not used afterwards)."""
-        ...
-
 
 class Appender(Protocol):
     """Writes an unfinished upload's bytes in order (blocking: run it in a worker thread)."""
@@ -160,10 +165,13 @@ class Appender(Protocol):
 
 
 @runtime_checkable
-class AppendableStore(Protocol):
+class AppendUploads(ObjectStore, Protocol):
     """A store that keeps an unfinished upload as one growing file (the local store): bytes are
-    written where they belong and the file becomes the object without being copied. The upload
-    is begun with ``create_multipart`` and dropped with ``abort_multipart``."""
+    written where they belong and the file becomes the object without being copied."""
+
+    async def begin_append(self, key: str, *, retain_until: datetime | None) -> str:
+        """Start an appended upload; returns its upload id. Refused if ``key`` exists."""
+        ...
 
     def open_append(self, key: str, upload_id: str, offset: int) -> Appender:
         """Write from ``offset`` on; bytes already beyond it (never acknowledged) are dropped.
@@ -174,3 +182,38 @@ class AppendableStore(Protocol):
         """Make the ``size`` staged bytes the write-once object, on disk before it is visible;
         ``etag`` is the caller's digest of them. ObjectExistsError if ``key`` is written."""
         ...
+
+    async def abort_append(self, key: str, upload_id: str) -> None: ...
+
+
+# Capabilities: what retention does with originals, for the adapters that can.
+
+
+@runtime_checkable
+class RetentionLock(ObjectStore, Protocol):
+    """Write-once retention (COMPLIANCE): retain-until may only move later."""
+
+    async def extend_retention(self, key: str, retain_until: datetime) -> None:
+        """Move retain-until later (or set a first one); shortening it is refused."""
+        ...
+
+
+@runtime_checkable
+class LegalHold(ObjectStore, Protocol):
+    async def set_legal_hold(self, key: str, on: bool) -> None:
+        """While a hold is on, the object can't be deleted, whatever its retention."""
+        ...
+
+
+@runtime_checkable
+class VersionedDeletion(ObjectStore, Protocol):
+    """Deletion of one exact version, for a destruction that has been approved: what was
+    approved is what goes, never an object written at the key since."""
+
+    async def delete_version(self, key: str, version: str) -> None:
+        """Remove the ``version`` (``ObjectInfo.version``) of ``key``; NoSuchObjectError if it is
+        not there, ObjectLockedError while it is retained or under legal hold."""
+        ...
+
+
+UPLOAD_MODES: tuple[type[ObjectStore], ...] = (MultipartUploads, AppendUploads)

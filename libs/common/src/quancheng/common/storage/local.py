@@ -3,7 +3,7 @@
 Layout under ``root``::
 
     objects/<key>                    the bytes, read-only (0o444)
-    meta/<key>.json                  size, etag, retain_until, legal_hold, created_at
+    meta/<key>.json                  size, etag, retain_until, legal_hold, created_at, version
     multipart/<upload_id>/           manifest.json (key, retain_until) and parts/00001 …,
                                      or data: the one growing file of an appended upload
     tmp/                             files being written, moved or linked into place when complete
@@ -33,8 +33,11 @@ from typing import Any, BinaryIO
 from anyio import to_thread
 
 from quancheng.common.storage.base import (
+    AppendUploads,
     InvalidPartError,
     InvalidRangeError,
+    LegalHold,
+    MultipartUploads,
     NoSuchObjectError,
     NoSuchUploadError,
     ObjectExistsError,
@@ -42,7 +45,9 @@ from quancheng.common.storage.base import (
     ObjectLockedError,
     ObjectStoreError,
     PartInfo,
+    RetentionLock,
     StagingLostError,
+    VersionedDeletion,
     check_aware,
     check_key,
     check_part_number,
@@ -53,8 +58,11 @@ _IOV_MAX = 1024  # buffers per writev (Linux's limit)
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 
 
-class LocalObjectStore:
-    """The ``ObjectStore`` contract over a local directory; write-once is enforced here."""
+class LocalObjectStore(
+    MultipartUploads, AppendUploads, RetentionLock, LegalHold, VersionedDeletion
+):
+    """The ``ObjectStore`` contract over a local directory, with both upload modes and every
+    capability; write-once is enforced here."""
 
     def __init__(
         self,
@@ -75,7 +83,7 @@ class LocalObjectStore:
     async def create_multipart(self, key: str, *, retain_until: datetime | None) -> str:
         check_key(key)
         check_aware(retain_until)
-        return await to_thread.run_sync(self._create_multipart, key, self._retain(retain_until))
+        return await to_thread.run_sync(self._begin, key, self._retain(retain_until))
 
     async def upload_part(
         self, key: str, upload_id: str, part_number: int, data: bytes
@@ -96,7 +104,12 @@ class LocalObjectStore:
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:
         check_key(key)
-        await to_thread.run_sync(self._abort_multipart, key, upload_id)
+        await to_thread.run_sync(self._abort, key, upload_id)
+
+    async def begin_append(self, key: str, *, retain_until: datetime | None) -> str:
+        check_key(key)
+        check_aware(retain_until)
+        return await to_thread.run_sync(self._begin, key, self._retain(retain_until))
 
     def open_append(self, key: str, upload_id: str, offset: int) -> _FileAppender:
         check_key(key)
@@ -106,6 +119,10 @@ class LocalObjectStore:
     async def complete_append(self, key: str, upload_id: str, size: int, etag: str) -> ObjectInfo:
         check_key(key)
         return await to_thread.run_sync(self._complete_append, key, upload_id, size, etag)
+
+    async def abort_append(self, key: str, upload_id: str) -> None:
+        check_key(key)
+        await to_thread.run_sync(self._abort, key, upload_id)
 
     async def put(self, key: str, data: bytes, *, retain_until: datetime | None) -> ObjectInfo:
         check_key(key)
@@ -143,9 +160,9 @@ class LocalObjectStore:
         check_aware(retain_until)
         await to_thread.run_sync(self._extend_retention, key, retain_until)
 
-    async def delete(self, key: str) -> None:
+    async def delete_version(self, key: str, version: str) -> None:
         check_key(key)
-        await to_thread.run_sync(self._delete, key)
+        await to_thread.run_sync(self._delete_version, key, version)
 
     async def ping(self) -> bool:
         return await to_thread.run_sync(self._ping)
@@ -167,7 +184,7 @@ class LocalObjectStore:
 
         return self._publish(key, retain_until, write)
 
-    def _create_multipart(self, key: str, retain_until: datetime | None) -> str:
+    def _begin(self, key: str, retain_until: datetime | None) -> str:
         if (self._objects / key).exists():
             raise ObjectExistsError(f"{key!r} is already written")
         upload_id = uuid.uuid4().hex
@@ -251,7 +268,7 @@ class LocalObjectStore:
         shutil.rmtree(staging)
         return info
 
-    def _abort_multipart(self, key: str, upload_id: str) -> None:
+    def _abort(self, key: str, upload_id: str) -> None:
         staging, _ = self._upload(key, upload_id)
         shutil.rmtree(staging)
 
@@ -269,6 +286,7 @@ class LocalObjectStore:
             retain_until=_parse_time(doc["retain_until"]),
             legal_hold=doc["legal_hold"],
             created_at=datetime.fromisoformat(doc["created_at"]),
+            version=doc["version"],
         )
 
     def _read_chunk(self, key: str, offset: int, length: int) -> bytes:
@@ -297,9 +315,11 @@ class LocalObjectStore:
                 )
             self._write_meta(replace(info, retain_until=retain_until))
 
-    def _delete(self, key: str) -> None:
+    def _delete_version(self, key: str, version: str) -> None:
         with self._locked():
             info = self._head(key)
+            if info.version != version:
+                raise NoSuchObjectError(f"{key!r} has no version {version!r}")
             if info.legal_hold:
                 raise ObjectLockedError(f"{key!r} is under legal hold")
             if info.retain_until is not None and info.retain_until > self._clock():
@@ -354,6 +374,8 @@ class LocalObjectStore:
             retain_until=retain_until,
             legal_hold=False,
             created_at=self._clock(),
+            # Random, so that a key written again after a deletion is another version.
+            version=uuid.uuid4().hex,
         )
 
     def _claim(self, key: str, written: Path, info: ObjectInfo) -> ObjectInfo:
@@ -380,6 +402,7 @@ class LocalObjectStore:
             "retain_until": _format_time(info.retain_until),
             "legal_hold": info.legal_hold,
             "created_at": info.created_at.isoformat(),
+            "version": info.version,
         }
         self._replace_atomically(self._meta_path(info.key), json.dumps(doc).encode())
 

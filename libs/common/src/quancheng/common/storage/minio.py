@@ -11,7 +11,8 @@ Write-once and retention are enforced by MinIO, not here:
 * ``retain_until`` becomes the object's COMPLIANCE retain-until date, rounded up to whole
   milliseconds (MinIO's precision); MinIO refuses to shorten it or to delete the object before it.
   ``retain_until=None`` leaves the bucket's default retention, if any, in force.
-* Delete removes the object's version: a plain DeleteObject would only add a delete marker.
+* An object's ``version`` is its MinIO version id. ``delete_version`` removes that version: a plain
+  DeleteObject would only add a delete marker.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from quancheng.common.settings import ObjectStoreSettings
 from quancheng.common.storage.base import (
     InvalidPartError,
     InvalidRangeError,
+    LegalHold,
+    MultipartUploads,
     NoSuchObjectError,
     NoSuchUploadError,
     ObjectExistsError,
@@ -48,7 +51,9 @@ from quancheng.common.storage.base import (
     ObjectLockedError,
     ObjectStoreError,
     PartInfo,
+    RetentionLock,
     StoreUnavailableError,
+    VersionedDeletion,
     check_aware,
     check_key,
     check_part_number,
@@ -75,8 +80,9 @@ _ERRORS: dict[str, type[ObjectStoreError]] = {
 }
 
 
-class MinioObjectStore:
-    """The ``ObjectStore`` contract over a MinIO bucket with Object Lock. Does no I/O when built."""
+class MinioObjectStore(MultipartUploads, RetentionLock, LegalHold, VersionedDeletion):
+    """The ``ObjectStore`` contract over a MinIO bucket with Object Lock, uploading in parts.
+    Does no I/O when built."""
 
     def __init__(self, settings: ObjectStoreSettings) -> None:
         minio = settings.minio
@@ -148,7 +154,7 @@ class MinioObjectStore:
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         check_key(key)
-        info, version_id = await self._call(partial(self._stat, key))
+        info = await self._call(partial(self._stat, key))
         # Reading a 0-byte object from 0 is valid and yields nothing.
         if start < 0 or (end is not None and end < start) or (start > 0 and start >= info.size):
             raise InvalidRangeError(
@@ -166,7 +172,7 @@ class MinioObjectStore:
                 key,
                 offset=start,
                 length=last - start + 1,
-                version_id=version_id,
+                version_id=info.version,
             )
         )
         try:
@@ -186,8 +192,7 @@ class MinioObjectStore:
 
     async def head(self, key: str) -> ObjectInfo:
         check_key(key)
-        info, _ = await self._call(partial(self._stat, key))
-        return info
+        return await self._call(partial(self._stat, key))
 
     async def set_legal_hold(self, key: str, on: bool) -> None:
         check_key(key)
@@ -201,9 +206,9 @@ class MinioObjectStore:
         check_aware(retain_until)
         await self._call(partial(self._extend_retention, key, retain_until))
 
-    async def delete(self, key: str) -> None:
+    async def delete_version(self, key: str, version: str) -> None:
         check_key(key)
-        await self._call(partial(self._delete, key))
+        await self._call(partial(self._delete_version, key, version))
 
     async def ping(self) -> bool:
         try:
@@ -266,8 +271,7 @@ class MinioObjectStore:
             **_lock_headers(retain_until),
         }
         result = self._client._put_object(self._bucket, key, data, headers)
-        info, _ = self._stat(key, result.version_id)
-        return info
+        return self._stat(key, result.version_id)
 
     def _create_multipart(self, key: str, retain_until: datetime | None) -> str:
         # Only a courtesy: the write-once claim is the conditional CompleteMultipartUpload.
@@ -318,36 +322,42 @@ class MinioObjectStore:
             headers=headers,
             query_params={"uploadId": upload_id},
         )
-        info, _ = self._stat(key, CompleteMultipartUploadResult(response).version_id)
-        return info
+        return self._stat(key, CompleteMultipartUploadResult(response).version_id)
 
     def _abort_multipart(self, key: str, upload_id: str) -> None:
         # MinIO answers success for an unknown upload id; ListParts refuses it.
         self._client._list_parts(self._bucket, key, upload_id, max_parts=1)
         self._client._abort_multipart_upload(self._bucket, key, upload_id)
 
-    def _stat(self, key: str, version_id: str | None = None) -> tuple[ObjectInfo, str | None]:
-        """The object's info and version id."""
+    def _stat(self, key: str, version_id: str | None = None) -> ObjectInfo:
         try:
             stat = self._client.stat_object(self._bucket, key, version_id=version_id)
         except S3Error as exc:
+            # A HEAD naming a malformed version id is answered with a bare 400.
+            if version_id is not None and exc.code == "BadRequest":
+                raise NoSuchObjectError(f"{key!r} has no version {version_id!r}") from exc
             raise _translate(exc) from exc
         headers = stat.metadata or {}
         retain_until = headers.get("x-amz-object-lock-retain-until-date")
-        if stat.size is None or stat.etag is None or stat.last_modified is None:
-            raise ObjectStoreError(f"HEAD of {key!r} lacks its size, etag or date")
-        info = ObjectInfo(
+        if (
+            stat.size is None
+            or stat.etag is None
+            or stat.last_modified is None
+            or stat.version_id is None
+        ):
+            raise ObjectStoreError(f"HEAD of {key!r} lacks its size, etag, date or version")
+        return ObjectInfo(
             key=key,
             size=stat.size,
             etag=stat.etag,
             retain_until=None if retain_until is None else datetime.fromisoformat(retain_until),
             legal_hold=headers.get("x-amz-object-lock-legal-hold") == "ON",
             created_at=stat.last_modified,
+            version=stat.version_id,
         )
-        return info, stat.version_id
 
     def _extend_retention(self, key: str, retain_until: datetime) -> None:
-        info, version_id = self._stat(key)
+        info = self._stat(key)
         retain_until = _ceil_millis(retain_until)
         if info.retain_until is not None and retain_until < info.retain_until:
             raise ObjectLockedError(
@@ -355,14 +365,14 @@ class MinioObjectStore:
                 f"retention can't be shortened to {retain_until.isoformat()}"
             )
         self._client.set_object_retention(
-            self._bucket, key, Retention(COMPLIANCE, retain_until), version_id=version_id
+            self._bucket, key, Retention(COMPLIANCE, retain_until), version_id=info.version
         )
 
-    def _delete(self, key: str) -> None:
-        # The HEAD also makes a missing key an error: deleting an unknown version succeeds.
-        info, version_id = self._stat(key)
+    def _delete_version(self, key: str, version: str) -> None:
+        # The HEAD also makes a missing version an error: deleting an unknown one succeeds.
+        info = self._stat(key, version)
         try:
-            self._client.remove_object(self._bucket, key, version_id=version_id)
+            self._client.remove_object(self._bucket, key, version_id=version)
         except S3Error as exc:
             # MinIO refuses with InvalidRequest "…WORM protected…", S3 with AccessDenied.
             if _is_worm_refusal(exc) or exc.code == "AccessDenied":

@@ -13,8 +13,8 @@ from quancheng.common.auth import CurrentPrincipal
 from quancheng.common.errors import ApiError
 from quancheng.common.service import secured_router
 from quancheng.ingest import tus
-from quancheng.ingest.models import Upload, UploadStatus
-from quancheng.ingest.service import uploads
+from quancheng.ingest.models import Concat, Upload, UploadStatus
+from quancheng.ingest.service import concatenation, creation, receipts, receiving, sweeping
 from quancheng.ingest.service.uploads import Uploads
 
 router = secured_router(tags=["uploads (tus) 上传"])
@@ -44,7 +44,7 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
             if chunk:
                 yield chunk
     except ClientDisconnect:
-        raise uploads.ClientGoneError from None
+        raise receiving.ClientGoneError from None
 
 
 def _offset_body(request: Request) -> bool:
@@ -82,7 +82,7 @@ async def create_upload(request: Request, principal: CurrentPrincipal) -> Respon
     context = _uploads(request)
     metadata_raw = request.headers.get("upload-metadata", "")
     concat = tus.concat(request.headers.get("upload-concat"))
-    if concat is not None and concat[0] == "final":
+    if concat is not None and concat[0] is Concat.FINAL:
         if length is not None or defer is not None or _offset_body(request):
             raise tus.tus_error(
                 400,
@@ -90,11 +90,11 @@ async def create_upload(request: Request, principal: CurrentPrincipal) -> Respon
                 "a final upload takes its length and bytes from its partial uploads",
                 "合并上传的长度和数据来自各部分上传，请勿另行提供",
             )
-        upload = await uploads.create_final(
+        upload = await concatenation.create_final(
             context, principal, partial_ids=concat[1], metadata_raw=metadata_raw
         )
         return Response(status_code=201, headers={**_progress(upload), **_where(upload)})
-    upload = await uploads.create(
+    upload = await creation.create(
         context,
         principal,
         length=length,
@@ -103,7 +103,7 @@ async def create_upload(request: Request, principal: CurrentPrincipal) -> Respon
         partial=concat is not None,
     )
     if _offset_body(request) or upload.length == 0:
-        upload = await uploads.receive(
+        upload = await receiving.receive(
             context,
             principal,
             upload.id,
@@ -122,7 +122,7 @@ def _where(upload: Upload) -> dict[str, str]:
 @router.head("/files/{upload_id}", summary="Where an upload stands 上传进度")
 async def upload_offset(request: Request, upload_id: str, principal: CurrentPrincipal) -> Response:
     tus.check_version(request.headers.get("tus-resumable"))
-    upload = await uploads.current(_uploads(request), principal, upload_id)
+    upload = await receipts.current(_uploads(request), principal, upload_id)
     headers = _progress(upload)
     if upload.length is None:
         headers["Upload-Defer-Length"] = "1"
@@ -130,9 +130,9 @@ async def upload_offset(request: Request, upload_id: str, principal: CurrentPrin
         headers["Upload-Length"] = str(upload.length)
     if upload.metadata_raw:
         headers["Upload-Metadata"] = upload.metadata_raw
-    if upload.concat == "partial":
+    if upload.concat is Concat.PARTIAL:
         headers["Upload-Concat"] = "partial"
-    elif upload.concat == "final":
+    elif upload.concat is Concat.FINAL:
         headers["Upload-Concat"] = "final;" + " ".join(f"/files/{p}" for p in upload.partials or [])
     return Response(status_code=200, headers=headers)
 
@@ -153,7 +153,7 @@ async def upload_bytes(request: Request, upload_id: str, principal: CurrentPrinc
         raise tus.tus_error(
             400, "invalid_header", "Upload-Offset is required", "缺少 Upload-Offset"
         )
-    upload = await uploads.receive(
+    upload = await receiving.receive(
         _uploads(request),
         principal,
         upload_id,
@@ -172,5 +172,5 @@ async def terminate_upload(
     request: Request, upload_id: str, principal: CurrentPrincipal
 ) -> Response:
     tus.check_version(request.headers.get("tus-resumable"))
-    await uploads.terminate(_uploads(request), principal, upload_id)
+    await sweeping.terminate(_uploads(request), principal, upload_id)
     return Response(status_code=204, headers={"Tus-Resumable": tus.VERSION})

@@ -4,13 +4,12 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from quancheng.common.auth import CurrentPrincipal
 from quancheng.common.service import SessionDep, secured_router
 from quancheng.ingest.models import UploadStatus
-from quancheng.ingest.service import permission
-from quancheng.ingest.service import uploads as upload_rules
+from quancheng.ingest.service import permission, receipts
 from quancheng.ingest.service.uploads import Uploads
 
 router = secured_router(tags=["uploads 上传"])
@@ -50,7 +49,6 @@ class Receipt(BaseModel):
 
     upload_id: str
     status: UploadStatus
-    status_label: str
     filename: str
     offset: int
     length: int | None
@@ -65,6 +63,10 @@ class Receipt(BaseModel):
         description="accepted, but to be looked at (e.g. a low-resolution scan)"
     )
 
+    @computed_field
+    def status_label(self) -> str:
+        return self.status.label
+
 
 @router.get(
     "/api/v1/uploads/{upload_id}/receipt",
@@ -72,13 +74,12 @@ class Receipt(BaseModel):
 )
 async def receipt(request: Request, upload_id: str, principal: CurrentPrincipal) -> Receipt:
     context: Uploads = request.app.state.uploads
-    upload = await upload_rules.receipt(context, principal, upload_id)
+    upload = await receipts.receipt(context, principal, upload_id)
     # A partial upload (tus concatenation) is never an original: its device copy stays.
     done = upload.status is UploadStatus.COMPLETE and upload.record_id is not None
     return Receipt(
         upload_id=upload.id,
         status=upload.status,
-        status_label=upload.status.label,
         filename=upload.meta["filename"],
         offset=upload.offset,
         length=upload.length,
