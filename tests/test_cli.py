@@ -115,6 +115,49 @@ def test_the_banner_of_up_tells_a_token_command_that_works_from_anywhere(tmp_pat
     assert me.json()["subject"] == "office-1"
 
 
+def test_the_banner_of_up_tells_how_to_create_the_first_office_account(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "var", free_port()
+    base = f"http://127.0.0.1:{port}"
+    up = [CLI, "up", "--port", str(port), "--data-dir", str(data_dir)]
+    with running(up, f"{base}/healthz", cwd=REPO) as started:
+        banner = started.printed()
+        [told] = [line for line in banner.splitlines() if line.strip().startswith("Account:")]
+        command = told.split("Account:", 1)[1].split("   (", 1)[0].strip()
+        command = command.replace("NAME", "office-1").replace("姓名", "王芳")
+        created = subprocess.run(
+            ["/bin/sh", "-c", f"{command} --password-stdin"],
+            input="Office-start-2026\n",
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert created.returncode == 0, (command, created.stderr)
+        signed_in = httpx.post(
+            f"{base}/api/v1/sign-in",
+            json={"username": "office-1", "password": "Office-start-2026"},
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        token = signed_in.json()["access_token"]
+        accounts = httpx.get(
+            f"{base}/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}
+        )
+        again = subprocess.run(
+            ["/bin/sh", "-c", f"{command} --password-stdin"],
+            input="Office-start-2026\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert accounts.json()["items"][0]["display_name"] == "王芳"
+    assert again.returncode == 1
+    assert "已存在" in again.stderr
+
+
 def test_up_serves_every_service_and_keeps_data_across_a_restart(tmp_path: Path) -> None:
     data_dir, port = tmp_path / "var", free_port()
     minted = run_cli("token", "--sub", "office-1", "--role", "office", "--data-dir", str(data_dir))

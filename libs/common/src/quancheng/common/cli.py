@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
@@ -92,6 +93,11 @@ def up(
     typer.echo(
         f"  Token:   {command} token --sub NAME --role office"
         f" --data-dir {settings.data_dir.resolve()}"
+    )
+    typer.echo(
+        f"  Account: {command} account create --username NAME --name 姓名 --role office"
+        f" --data-dir {settings.data_dir.resolve()}   (the first office account; then sign in"
+        f" at {base}/api/v1/sign-in)"
     )
     typer.echo(f'  Example: curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/me')
     _serve(create_embedded_app(settings), host, port, settings)
@@ -271,4 +277,7 @@ def upload(
 
 
 def main() -> None:
+    # Commands a service brings (``quancheng account``), found like the services themselves.
+    for command in entry_points(group="quancheng.commands"):
+        app.add_typer(command.load(), name=command.name)
     app()

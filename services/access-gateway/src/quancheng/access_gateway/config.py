@@ -1,3 +1,4 @@
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -6,6 +7,12 @@ from quancheng.common.db import MigrationSet
 SERVICE_NAME = "access-gateway"
 MIGRATIONS = MigrationSet(SERVICE_NAME, Path(__file__).parent / "migrations")
 
+# Local accounts: this many failed sign-ins in a row lock an account for LOCKOUT (or until the
+# office unlocks it); passwords are at least MIN_PASSWORD_LENGTH long.
+MAX_FAILED_SIGN_INS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
+
 # Operations of the merged OpenAPI that a client calls without a token, by path and method.
 PUBLIC_OPERATIONS: dict[str, tuple[str, ...]] = {
     "/healthz": ("get",),
@@ -13,6 +20,7 @@ PUBLIC_OPERATIONS: dict[str, tuple[str, ...]] = {
     "/.well-known/jwks.json": ("get",),
     "/openapi.json": ("get",),
     "/api/v1/device-tokens": ("post",),
+    "/api/v1/sign-in": ("post",),
 }
 
 _TUS_VERSION = {"Tus-Resumable": {"description": "1.0.0", "schema": {"type": "string"}}}
