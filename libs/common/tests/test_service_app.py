@@ -35,20 +35,25 @@ async def boom() -> None:
     raise RuntimeError("secret internals: /etc/passwd")
 
 
-@pytest.fixture
-async def client(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+def things(tmp_path: Path, catch_all: APIRouter | None = None) -> ServiceDefinition:
+    """A service of one router, with migrations of its own (none yet)."""
     (tmp_path / "migrations" / "versions").mkdir(parents=True)
     (tmp_path / "migrations" / "env.py").write_text(
         "from quancheng.common.db.migrate import run_env\n\nrun_env()\n"
     )
-    definition = ServiceDefinition(
+    return ServiceDefinition(
         name="things",
         title="Things",
         description="a test service",
         migrations=MigrationSet("things", tmp_path / "migrations"),
+        catch_all=catch_all,
         routers=[router],
     )
-    app: FastAPI = create_service_app(definition, settings)
+
+
+@pytest.fixture
+async def client(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    app: FastAPI = create_service_app(things(tmp_path), settings)
     async with app.router.lifespan_context(app):
         # The app's own error handler answers; don't re-raise into the test.
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -65,19 +70,8 @@ async def test_the_catch_all_router_answers_only_what_no_other_route_does(
     async def caught(path: str) -> dict[str, str]:
         return {"caught": path}
 
-    (tmp_path / "migrations" / "versions").mkdir(parents=True)
-    (tmp_path / "migrations" / "env.py").write_text(
-        "from quancheng.common.db.migrate import run_env\n\nrun_env()\n"
-    )
-    definition = ServiceDefinition(
-        name="things",
-        title="Things",
-        description="a test service",
-        migrations=MigrationSet("things", tmp_path / "migrations"),
-        catch_all=catch_all,  # declared before the routers, placed after them all
-        routers=[router],
-    )
-    app = create_service_app(definition, settings)
+    # It matches every path, and still answers only where no route of the service does.
+    app = create_service_app(things(tmp_path, catch_all=catch_all), settings)
     bearer = {"Authorization": f"Bearer {token('a', Role.OFFICE)}"}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

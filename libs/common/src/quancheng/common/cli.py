@@ -39,7 +39,9 @@ DataDir = Annotated[
 ]
 
 
-def _settings(data_dir: Path | None) -> Settings:
+def settings_for(data_dir: Path | None) -> Settings:
+    """Settings from the environment, on ``--data-dir`` if one was given (commands that services
+    bring use it too)."""
     settings = Settings()
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": data_dir})
@@ -84,7 +86,7 @@ def up(
     data_dir: DataDir = None,
 ) -> None:
     """Run all five services in one process (embedded mode), the gateway on HOST:PORT."""
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     base = f"http://{host}:{port}"
     typer.echo(f"Quancheng 全程 (embedded) — data in {settings.data_dir.resolve()}")
     typer.echo(f"  API:     {base}   (docs: {base}/docs, health: {base}/healthz)")
@@ -113,7 +115,7 @@ def serve(
     """Run one service on its own (distributed mode)."""
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     if settings.bus.kind is BusKind.INPROCESS:
         typer.echo(
             f"warning: the in-process bus keeps {service}'s events inside this process; "
@@ -134,7 +136,7 @@ def token(
     data_dir: DataDir = None,
 ) -> None:
     """Print a JWT from the built-in issuer of the data dir (for scripts and trying the API)."""
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     issuer = BuiltinIssuer.from_directory(
         settings.identity_dir,
         issuer=settings.identity.issuer,
@@ -157,7 +159,7 @@ def trace(
 @app.command("verify-audit")
 def verify_audit(data_dir: DataDir = None) -> None:
     """Verify every service's hash-chained audit log; name the first bad entry of each."""
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
 
     async def verify_one(service: str) -> ChainReport:
         db = Database(settings.database_url(service))

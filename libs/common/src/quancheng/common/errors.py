@@ -46,6 +46,11 @@ class ApiError(Exception):
         }
 
 
+class KeptRefusalError(ApiError):
+    """A refusal whose changes are kept: the request's session commits what the service put in
+    it (a failed pre-use check's record, a failed sign-in's count) before the error answers."""
+
+
 _STATUS_ZH = {
     400: "请求有误",
     401: "未认证",

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.common.auth import current_principal
 from quancheng.common.db import Database, MigrationSet, session_scope, upgrade
-from quancheng.common.errors import install_error_handlers
+from quancheng.common.errors import KeptRefusalError, install_error_handlers
 from quancheng.common.events import Consumers, OutboxRelay
 from quancheng.common.limits import RequestLimits
 from quancheng.common.query import refuse_unknown_query
@@ -76,9 +76,14 @@ def service_state(request: Request) -> ServiceState:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: committed after the route returns, before the response."""
+    """The request's unit of work: committed after the route returns, before the response, and
+    after a ``KeptRefusalError``; rolled back after any other error."""
     async with session_scope(service_state(request).db) as session:
-        yield session
+        try:
+            yield session
+        except KeptRefusalError:
+            await session.commit()
+            raise
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

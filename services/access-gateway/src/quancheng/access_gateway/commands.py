@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +14,7 @@ from quancheng.access_gateway.config import MIGRATIONS, SERVICE_NAME
 from quancheng.access_gateway.inputs import AccountCreate
 from quancheng.access_gateway.service import accounts as account_rules
 from quancheng.common.auth import Clearance, Role
+from quancheng.common.cli import DataDir, settings_for
 from quancheng.common.db import Database, session_scope
 from quancheng.common.db.migrate import upgrade
 from quancheng.common.errors import ApiError
@@ -33,10 +33,7 @@ def create(
     password_stdin: Annotated[
         bool, typer.Option(help="Read the password from standard input (for scripts).")
     ] = False,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(help="Where data lives (default: $QUANCHENG_DATA_DIR or ./var)."),
-    ] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Create an account; its holder chooses a new password at the first sign-in."""
     if password_stdin:
@@ -56,11 +53,8 @@ def create(
         for error in exc.errors():
             typer.echo(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
         raise typer.Exit(2) from None
-    settings = Settings()
-    if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
     try:
-        asyncio.run(_create(settings, body))
+        asyncio.run(_create(settings_for(data_dir), body))
     except ApiError as exc:
         typer.echo(f"{exc.message_zh} ({exc.message})", err=True)
         raise typer.Exit(1) from None

@@ -2,6 +2,7 @@
 
 from quancheng.common.auth.deps import (
     CurrentPrincipal,
+    OfficeStaff,
     bearer_token,
     current_principal,
     require_roles,
@@ -23,6 +24,7 @@ __all__ = [
     "Clearance",
     "CurrentPrincipal",
     "KeySource",
+    "OfficeStaff",
     "Principal",
     "RemoteJwks",
     "Role",

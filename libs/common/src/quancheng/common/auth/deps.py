@@ -64,3 +64,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     return dependency
+
+
+# The office (办公室): most of the bureau's administration is its alone.
+OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from anyio import to_thread
 from argon2 import PasswordHasher
@@ -19,12 +20,17 @@ from quancheng.access_gateway.repository import AccountRepository
 from quancheng.common import audit
 from quancheng.common.auth import BuiltinIssuer, Principal
 from quancheng.common.clock import utcnow
-from quancheng.common.errors import ApiError
+from quancheng.common.errors import ApiError, KeptRefusalError
 from quancheng.common.limits import Page
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
-# Verified against when the username is unknown, so that it takes as long as a wrong password.
-_NOBODY = _hasher.hash("no account has this password")
+
+
+@cache
+def _nobody() -> str:
+    """Verified against when the username is unknown, so that it takes as long as a wrong
+    password; made at the first such sign-in, not at import."""
+    return _hasher.hash("no account has this password")
 
 
 @dataclass(frozen=True)
@@ -119,12 +125,12 @@ async def change(
 
 async def sign_in(session: AsyncSession, issuer: BuiltinIssuer, ttl: int, body: SignIn) -> SignedIn:
     """A token for the account, if the password is right and the account may sign in. A wrong
-    password is counted (the caller commits the count even though it answers 401)."""
+    password is counted, and the count kept although the answer is 401."""
     account = await AccountRepository(session).get(body.username)
     now = utcnow()
     if account is not None and account.locked_until is not None and account.locked_until > now:
         raise _locked(account.locked_until, now)
-    known_hash = _NOBODY if account is None else account.password_hash
+    known_hash = _nobody() if account is None else account.password_hash
     if not await _verifies(known_hash, body.password) or account is None:
         if account is not None:
             account.failed_attempts += 1
@@ -138,7 +144,7 @@ async def sign_in(session: AsyncSession, issuer: BuiltinIssuer, ttl: int, body: 
                 account,
                 {"failed_attempts": account.failed_attempts},
             )
-        raise SignInRefusedError(
+        raise KeptRefusalError(
             401, "invalid_credentials", "wrong username or password", "用户名或密码错误"
         )
     if account.disabled:
@@ -181,10 +187,6 @@ async def change_password(
     account.updated_by, account.updated_at = principal.subject, utcnow()
     await AccountRepository(session).add(account)
     await _audit(session, principal.subject, "account.password_change", account, {})
-
-
-class SignInRefusedError(ApiError):
-    """A refused sign-in whose failure count must still be committed."""
 
 
 # Hashing takes tens of milliseconds of CPU on purpose: on a worker thread, not the event loop.

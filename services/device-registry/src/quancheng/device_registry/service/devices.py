@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
 from quancheng.common.clock import utcnow
-from quancheng.common.errors import ApiError
+from quancheng.common.errors import ApiError, KeptRefusalError
 from quancheng.common.events import DeviceIssued, DeviceRegistered, DeviceReturned, Event, record
 from quancheng.common.events.contracts import DeviceStatusChanged
 from quancheng.device_registry import lifecycle
@@ -223,9 +223,9 @@ async def _move(
     return entry
 
 
-class PreUseCheckError(ApiError):
+class PreUseCheckError(KeptRefusalError):
     """An issue refused for its pre-use check. The check is already in the session (history,
-    clock reading, audit log): the caller commits it before answering with this error."""
+    clock reading, audit log), which keeps it."""
 
 
 async def issue_device(

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from quancheng.access_gateway.inputs import AccountChange, AccountCreate, PasswordChange, SignIn
 from quancheng.access_gateway.schemas import AccountPage, AccountRead, SignedIn
 from quancheng.access_gateway.service import accounts
-from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.auth import CurrentPrincipal, OfficeStaff
 from quancheng.common.errors import ApiError
 from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router, service_state
 
 public = APIRouter(tags=["accounts 账户"])
 router = secured_router(tags=["accounts 账户"])
-
-OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
 
 
 @public.post(
@@ -40,11 +36,7 @@ async def sign_in(request: Request, session: SessionDep, body: SignIn) -> Signed
             "未启用内置签发，无法使用本地账户登录",
         )
     ttl = state.settings.identity.default_token_ttl_seconds
-    try:
-        signed_in = await accounts.sign_in(session, issuer, ttl, body)
-    except accounts.SignInRefusedError:
-        await session.commit()  # the failed attempt counts toward the lockout
-        raise
+    signed_in = await accounts.sign_in(session, issuer, ttl, body)
     return SignedIn.model_validate(signed_in)
 
 

@@ -17,12 +17,11 @@ from quancheng.catalog.schemas import (
     InterruptionRead,
 )
 from quancheng.catalog.service import compliance, duties, explanations
-from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.auth import CurrentPrincipal, OfficeStaff, Principal, Role, require_roles
 from quancheng.common.service import SessionDep, State, secured_router
 
 router = secured_router(tags=["compliance 音像记录合规"])
 
-OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
 Filer = Annotated[Principal, Depends(require_roles(Role.OFFICER, Role.SECTION_HEAD, Role.OFFICE))]
 Reviewer = Annotated[
     Principal,

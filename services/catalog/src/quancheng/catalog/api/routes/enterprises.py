@@ -10,13 +10,12 @@ from quancheng.catalog.inputs import EnterpriseWrite
 from quancheng.catalog.schemas import EnterpriseFile, EnterprisePage, EnterpriseRead
 from quancheng.catalog.service import enterprises as service
 from quancheng.catalog.service import idempotency
-from quancheng.common.auth import Principal, Role, require_roles
+from quancheng.common.auth import OfficeStaff, Principal, Role, require_roles
 from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
 
 router = secured_router(prefix="/api/v1/enterprises", tags=["enterprises 企业（一企一档）"])
 
-OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
 Platform = Annotated[Principal, Depends(require_roles(Role.OFFICE, Role.INTEGRATION))]
 Staff = Annotated[
     Principal,

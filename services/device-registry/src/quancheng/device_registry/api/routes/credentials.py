@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 
-from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.auth import CurrentPrincipal, OfficeStaff, Principal, Role, require_roles
 from quancheng.common.errors import ApiError
 from quancheng.common.service import SessionDep, secured_router, service_state
 from quancheng.device_registry.inputs import RevokeRequest, StationCreate
@@ -30,7 +30,6 @@ router = secured_router(tags=["upload credentials 上传凭据"])
 public = APIRouter(tags=["upload credentials 上传凭据"])
 
 Keeper = Annotated[Principal, Depends(require_roles(*KEEPERS))]
-OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
 DeviceClient = Annotated[Principal, Depends(require_roles(Role.DEVICE))]
 
 

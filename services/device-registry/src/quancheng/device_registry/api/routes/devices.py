@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import Depends, Query
 
-from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.auth import CurrentPrincipal, OfficeStaff, Principal, require_roles
 from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
 from quancheng.device_registry import lifecycle
@@ -32,7 +32,6 @@ from quancheng.device_registry.service.scope import KEEPERS
 
 router = secured_router(prefix="/api/v1/devices", tags=["devices 设备"])
 
-OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
 # Section heads and custodians pass here; the service limits them to their own section.
 DeviceKeeper = Annotated[Principal, Depends(require_roles(*KEEPERS))]
 
@@ -91,11 +90,7 @@ async def device_history(
 async def issue_device(
     device_id: UUID, data: IssueRequest, session: SessionDep, principal: DeviceKeeper
 ) -> DeviceRead:
-    try:
-        device = await service.issue_device(session, principal, device_id, data)
-    except service.PreUseCheckError:
-        await session.commit()  # the refused issue stays recorded; the error still answers
-        raise
+    device = await service.issue_device(session, principal, device_id, data)
     return DeviceRead.model_validate(device)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 
-from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.auth import CurrentPrincipal, OfficeStaff
 from quancheng.common.errors import ApiError
 from quancheng.common.service import SessionDep, secured_router
 from quancheng.device_registry import spreadsheet
@@ -15,7 +15,6 @@ from quancheng.device_registry.service import allocation, imports
 
 router = secured_router(tags=["office 办公室"])
 
-OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 

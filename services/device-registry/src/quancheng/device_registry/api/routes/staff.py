@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Query
 
-from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
+from quancheng.common.auth import CurrentPrincipal, OfficeStaff
 from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
 from quancheng.device_registry.inputs import (
@@ -17,8 +17,6 @@ from quancheng.device_registry.schemas import OfficerPage, OfficerRead, SectionL
 from quancheng.device_registry.service import staff
 
 router = secured_router(tags=["sections and officers 科室与人员"])
-
-OfficeStaff = Annotated[Principal, Depends(require_roles(Role.OFFICE))]
 
 
 @router.get("/api/v1/sections", summary="The bureau's sections 科室列表")
