@@ -8,7 +8,13 @@ SOURCES := constraints.txt requirements-dev.txt libs/common/pyproject.toml $(wil
 # libs/sm3 is built with Rust: cargo where rustup puts it, even when no profile has set PATH.
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test lint typecheck unit install test-servers bench-ingest
+.PHONY: run test lint typecheck unit install test-servers console bench-ingest
+
+# The web console (console/): npm ci when its lock changed, vite build when any source did.
+CONSOLE_DEPS := console/node_modules/.installed-stamp
+CONSOLE_BUILD := console/dist/index.html
+CONSOLE_SOURCES := $(shell find console/src console/public -type f) console/index.html console/vite.config.js \
+	console/package.json
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +23,16 @@ $(STAMP): $(SOURCES)
 
 install: $(STAMP)
 
-run: $(STAMP)
+$(CONSOLE_DEPS): console/package-lock.json console/.npmrc
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CONSOLE_DEPS)
+
+$(CONSOLE_BUILD): $(CONSOLE_DEPS) $(CONSOLE_SOURCES)
+	cd console && npm run --silent build -- --logLevel warn
+
+console: $(CONSOLE_BUILD)
+
+run: $(STAMP) console
 	$(BIN)/quancheng up
 
 lint: $(STAMP)
@@ -31,7 +46,7 @@ typecheck: $(STAMP)
 test-servers: $(STAMP)
 	scripts/install-test-servers
 
-unit: $(STAMP) test-servers
+unit: $(STAMP) test-servers console
 	$(BIN)/pytest
 
 test: lint typecheck unit

@@ -952,7 +952,11 @@ def test_the_image_is_hardened_and_health_checked() -> None:
     dockerfile = ROOT / "deploy" / "docker" / "Dockerfile"
     instructions = _instructions(dockerfile)
     froms = [i.arguments for i in instructions if i.keyword == "FROM"]
-    assert len(froms) == 2, "a build stage and a slim runtime stage"
+    assert froms == [
+        "${NODE_IMAGE} AS console",
+        "${PYTHON_IMAGE} AS build",
+        "${PYTHON_IMAGE} AS runtime",
+    ], "the console's build, the wheels' build and a slim runtime stage"
     assert any(
         i.keyword == "ARG" and i.arguments == "PYTHON_IMAGE=python:3.11-slim" for i in instructions
     )

@@ -178,6 +178,14 @@ class CatalogSettings(BaseModel):
         return value
 
 
+class GatewaySettings(BaseModel):
+    """What the gateway serves besides the API."""
+
+    # The web console's build (``vite build`` of console/): relative to the working directory,
+    # which is the repository's root under ``make run``; the images set their own.
+    console_dir: Path = Path("console/dist")
+
+
 class LimitSettings(BaseModel):
     """How large and how slow a request body may be, in every service (the gateway first)."""
 
@@ -213,6 +221,7 @@ class Settings(BaseSettings):
     services: ServiceUrls = Field(default_factory=ServiceUrls)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from quancheng.access_gateway.api.routes import accounts, docs, identity, proxy
+from quancheng.access_gateway.api.routes import accounts, console, docs, identity, proxy
 from quancheng.access_gateway.config import MIGRATIONS, SERVICE_NAME
 from quancheng.access_gateway.service.health import health_of_services, readiness_of_services
 from quancheng.access_gateway.service.proxy import upstreams_hook
@@ -20,7 +20,14 @@ DEFINITION = ServiceDefinition(
     title="Quancheng 全程 API",
     description="The public entry of Quancheng: every request is authenticated here first.",
     migrations=MIGRATIONS,
-    routers=[docs.public, identity.public, accounts.public, identity.router, accounts.router],
+    routers=[
+        console.public,
+        docs.public,
+        identity.public,
+        accounts.public,
+        identity.router,
+        accounts.router,
+    ],
     forwarders=[proxy.public],
     catch_all=proxy.router,
     health_details=health_of_services,

@@ -1,12 +1,12 @@
 """``python -m quancheng.common.testing``: install every server the test suites start
-(PostgreSQL, Apache Kafka, MinIO, Helm, Jaeger, and tusd for the ingest benchmark). Each install
-is cached and a no-op the second time."""
+(PostgreSQL, Apache Kafka, MinIO, Helm, Jaeger, tusd for the ingest benchmark, and Chromium for
+the console's browser tests). Each install is cached and a no-op the second time."""
 
 from __future__ import annotations
 
 import time
 
-from quancheng.common.testing import helm, jaeger, kafka, minio, postgres, tusd
+from quancheng.common.testing import chromium, helm, jaeger, kafka, minio, postgres, tusd
 
 
 def main() -> None:
@@ -17,6 +17,7 @@ def main() -> None:
         ("Helm", helm.install),
         ("Jaeger", jaeger.install),
         ("tusd", tusd.install),
+        ("Chromium", chromium.install),
     ):
         started = time.monotonic()
         install()

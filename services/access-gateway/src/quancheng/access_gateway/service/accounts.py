@@ -158,6 +158,7 @@ async def sign_in(session: AsyncSession, issuer: BuiltinIssuer, ttl: int, body: 
         section=account.section,
         clearance=account.clearance,
         ttl_seconds=ttl,
+        extra={"name": account.display_name},  # OpenID Connect's claim, for the console
     )
     return SignedIn(token, ttl, account.must_change_password)
 
