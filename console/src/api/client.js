@@ -43,11 +43,8 @@ async function bodyOf(response) {
   }
 }
 
-/**
- * A request to the API. `body` is sent as JSON unless it is a Blob or FormData; `raw` returns
- * the Response itself (downloads).
- */
-export async function api(path, { method = 'GET', query, body, headers = {}, raw = false } = {}) {
+// A request to the API. `body` is sent as JSON unless it is a Blob or FormData.
+export async function api(path, { method = 'GET', query, body, headers = {} } = {}) {
   const session = useSession()
   if (session.token && session.isExpired()) {
     expire()
@@ -76,7 +73,6 @@ export async function api(path, { method = 'GET', query, body, headers = {}, raw
   if (!response.ok) {
     throw new ApiError(response.status, await bodyOf(response))
   }
-  if (raw) return response
   if (response.status === 204) return null
   return bodyOf(response)
 }

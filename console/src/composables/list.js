@@ -4,7 +4,7 @@ import { showError } from './feedback'
 
 /**
  * A list paged and filtered on the server: `filters` are sent as query parameters (empty ones
- * left out), with `offset` and `limit` from the pager. `path` may be a function of the filters.
+ * left out), with `offset` and `limit` from the pager.
  */
 export function usePagedList(path, initialFilters = {}, { pageSize = 20 } = {}) {
   const filters = reactive({ ...initialFilters })
@@ -17,8 +17,7 @@ export function usePagedList(path, initialFilters = {}, { pageSize = 20 } = {}) 
   async function load() {
     loading.value = true
     try {
-      const url = typeof path === 'function' ? path(filters) : path
-      const answer = await get(url, { ...filters, offset: (page.value - 1) * size.value, limit: size.value })
+      const answer = await get(path, { ...filters, offset: (page.value - 1) * size.value, limit: size.value })
       items.value = answer.items
       total.value = answer.total ?? answer.items.length
     } catch (error) {

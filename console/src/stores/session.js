@@ -1,4 +1,5 @@
 import { defineStore } from 'pinia'
+import { ROLES } from '../labels'
 
 // The token lives in this tab only (sessionStorage): closing the tab signs out, and another
 // tab signs in on its own.
@@ -32,6 +33,7 @@ export const useSession = defineStore('session', {
     username: (state) => state.claims?.sub ?? '',
     displayName: (state) => state.claims?.name || state.claims?.sub || '',
     roles: (state) => state.claims?.roles ?? [],
+    roleLabels: (state) => (state.claims?.roles ?? []).map((role) => ROLES[role] ?? role).join('、'),
     section: (state) => state.claims?.section ?? null,
     clearance: (state) => state.claims?.clearance ?? 'public',
   },
