@@ -54,9 +54,14 @@ def configure_sqlite(sync_engine: Any) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        # The busy timeout first: opening a WAL database another connection is recovering or
+        # checkpointing waits for it instead of failing with "database is locked".
         cursor.execute("PRAGMA busy_timeout=30000")
+        # WAL is kept in the file; switching needs an exclusive lock, so only when not yet set.
+        cursor.execute("PRAGMA journal_mode")
+        if cursor.fetchone()[0] != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
