@@ -57,10 +57,11 @@ class Upload(SQLModel, table=True):
     metadata_raw: str = Field(sa_column=Column(Text, nullable=False))  # Upload-Metadata as sent
     meta: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # parsed and checked
     device_id: UUID
-    officer_id: str = Field(max_length=128)
-    section: str = Field(max_length=32)
-    created_by: str = Field(max_length=128)
-    created_at: datetime = Field(sa_column=utc_column())
+    # Indexed for the lists of uploads (an officer's, a section's, the newest first).
+    officer_id: str = Field(max_length=128, index=True)
+    section: str = Field(max_length=32, index=True)
+    created_by: str = Field(max_length=128, index=True)
+    created_at: datetime = Field(sa_column=utc_column(index=True))
     expires_at: datetime = Field(sa_column=utc_column(index=True))
     object_key: str = Field(max_length=512)
     multipart_id: str | None = Field(default=None, max_length=256)

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from quancheng.common.db.repository import Repository
@@ -22,6 +23,18 @@ class UploadRepository(Repository[Upload]):
             select(Upload).where(Upload.id == upload_id).execution_options(populate_existing=True)
         )
         return result.first()
+
+    async def page(
+        self, *conditions: ColumnElement[bool], offset: int, limit: int
+    ) -> tuple[Sequence[Upload], int]:
+        """Whole uploads (never the parts of a concatenation), the newest first."""
+        return await self._paged(
+            col(Upload.concat).is_distinct_from(Concat.PARTIAL),
+            *conditions,
+            order_by=[col(Upload.created_at).desc(), col(Upload.id)],
+            offset=offset,
+            limit=limit,
+        )
 
     async def expired(self, now: datetime, *, limit: int) -> Sequence[str]:
         """Ids of unfinished uploads whose time ran out."""
