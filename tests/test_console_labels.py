@@ -18,6 +18,7 @@ from quancheng.catalog.models import (
 )
 from quancheng.common.auth import Clearance, Role
 from quancheng.device_registry.models import DeviceKind, DeviceStatus
+from quancheng.ingest.models import UploadStatus
 
 LABELS = Path(__file__).parent.parent / "console" / "src" / "labels.js"
 # Accounts hold people's roles only, so the console offers no others.
@@ -39,6 +40,7 @@ def _console_labels() -> dict[str, dict[str, str]]:
         ("DEVICE_KINDS", DeviceKind, set()),
         ("DEVICE_STATUSES", DeviceStatus, set()),
         ("RECORD_KINDS", RecordKind, set()),
+        ("UPLOAD_STATUSES", UploadStatus, set()),
         ("ACTIVITY_KINDS", ActivityKind, set()),
         ("ACTIVITY_TYPES", ActivityType, set()),
         ("INTERRUPTION_REASONS", InterruptionReason, set()),

@@ -39,6 +39,14 @@ export const RECORD_KINDS = {
   scan: '扫描件',
   document: '文书',
 }
+export const UPLOAD_STATUSES = {
+  receiving: '接收中',
+  finishing: '保存中',
+  complete: '已保存',
+  rejected: '已拒收',
+  terminated: '已终止',
+  expired: '已过期',
+}
 export const ACTIVITY_KINDS = {
   licensing: '行政许可',
   penalty: '行政处罚',

@@ -5,6 +5,7 @@ findings) with a screenshot of it kept in test-artefacts/console/."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
 
 from quancheng.common.auth import BuiltinIssuer, Clearance, Role
 from quancheng.common.embedded import create_embedded_app
@@ -42,6 +43,16 @@ FIRST_PASSWORD = "First-pass-2026"
 PASSWORD = "Console-pass-2026"
 
 MakeAccount = Callable[..., str]
+# The bureau the browser tests work in: a section, its head and an officer, and an account of
+# every role.
+SECTION = "WEB1"
+ACCOUNTS = {
+    Role.OFFICE: ("web-office", "钱办公", None),
+    Role.SUPERVISOR: ("web-supervisor", "孙监督", None),
+    Role.SECTION_HEAD: ("web-head", "周科长", SECTION),
+    Role.OFFICER: ("web-officer", "吴执法", SECTION),
+    Role.ARCHIVIST: ("web-archivist", "郑档案", None),
+}
 
 
 @pytest.fixture(scope="session")
@@ -222,3 +233,62 @@ def _screenshot(page: Page, name: str) -> Path:
 def screenshot() -> Callable[[Page, str], Path]:
     """``screenshot(page, name)``: the whole page as test-artefacts/console/<name>.png."""
     return _screenshot
+
+
+@pytest.fixture(scope="session")
+def bureau(office_api: httpx.Client, make_account: MakeAccount) -> dict[Role, str]:
+    """Section WEB1 with its head web-head and officer web-officer, and an account of every
+    role (``ACCOUNTS``): role → password."""
+    for path, body in (
+        ("/api/v1/sections", {"code": SECTION, "name": "网页一科", "supervisory": True}),
+        *(
+            (
+                "/api/v1/officers",
+                {
+                    "id": ACCOUNTS[role][0],
+                    "name": ACCOUNTS[role][1],
+                    "section": SECTION,
+                    "certificate_number": f"WEB-000{number}",
+                    "frontline": True,
+                },
+            )
+            for number, role in enumerate((Role.SECTION_HEAD, Role.OFFICER), start=1)
+        ),
+    ):
+        assert office_api.post(path, json=body).status_code == 201
+    named = office_api.patch(f"/api/v1/sections/{SECTION}", json={"head_officer_id": "web-head"})
+    assert named.status_code == 200, named.text
+    return {
+        role: make_account(username, name, [role], section=section)
+        for role, (username, name, section) in ACCOUNTS.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def sign_in(platform_url: str, bureau: dict[Role, str]) -> Callable[[Page, Role], None]:
+    """``sign_in(page, role)``: the bureau's account of ``role`` signs in on the console (in
+    place of whoever was signed in on the page)."""
+
+    def enter(page: Page, role: Role) -> None:
+        page.goto(f"{platform_url}/console/sign-in")
+        page.evaluate("() => sessionStorage.clear()")
+        page.goto(f"{platform_url}/console/")
+        page.get_by_label("用户名").fill(ACCOUNTS[role][0])
+        page.get_by_label("密码").fill(bureau[role])
+        page.get_by_role("button", name="登录").click()
+        expect(page).not_to_have_url(re.compile(r"/console/sign-in"))
+
+    return enter
+
+
+def _choose(within: Page | Locator, label: str, option: str) -> None:
+    page = within if isinstance(within, Page) else within.page
+    within.locator(".el-select", has=page.get_by_role("combobox", name=label)).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+@pytest.fixture(scope="session")
+def choose() -> Callable[[Page | Locator, str, str], None]:
+    """``choose(within, label, option)``: picks ``option`` in the Element Plus select named
+    ``label`` (its wrapper takes the click; the options open at the page's end)."""
+    return _choose

@@ -9,11 +9,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from quancheng.common.auth import Role
+
+SignIn = Callable[[Page, Role], None]
+Choose = Callable[[Page | Locator, str, str], None]
 
 MENU: dict[Role, list[str]] = {
     Role.OFFICE: [
@@ -25,81 +27,24 @@ MENU: dict[Role, list[str]] = {
         "allocation",
         "docking-stations",
         "records",
+        "uploads",
         "unassigned",
         "activities",
         "statistics",
         "compliance",
     ],
-    Role.SUPERVISOR: ["sections", "officers", "devices", "records", "statistics", "compliance"],
-    Role.SECTION_HEAD: ["officers", "devices", "records", "unassigned", "activities"],
-    Role.OFFICER: ["devices", "records", "activities"],
+    Role.SUPERVISOR: [
+        "sections",
+        "officers",
+        "devices",
+        "records",
+        "uploads",
+        "statistics",
+        "compliance",
+    ],
+    Role.SECTION_HEAD: ["officers", "devices", "records", "uploads", "unassigned", "activities"],
+    Role.OFFICER: ["devices", "records", "uploads", "activities"],
     Role.ARCHIVIST: ["records", "activities"],
-}
-SECTION = "WEB1"
-
-
-def sign_in(page: Page, platform_url: str, username: str, password: str) -> None:
-    page.goto(f"{platform_url}/console/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    expect(page).not_to_have_url(re.compile(r"/console/sign-in"))
-
-
-def choose(page: Page, within: Page | Locator, label: str, option: str) -> None:
-    """Picks ``option`` in the Element Plus select named ``label`` (its wrapper takes the click)."""
-    within.locator(".el-select", has=page.get_by_role("combobox", name=label)).click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-@pytest.fixture(scope="module")
-def bureau(office_api: httpx.Client, make_account: Callable[..., str]) -> dict[Role, str]:
-    """A section with its head and an officer, and an account of every role: username → password."""
-    for path, body in (
-        ("/api/v1/sections", {"code": SECTION, "name": "网页一科", "supervisory": True}),
-        (
-            "/api/v1/officers",
-            {
-                "id": "web-head",
-                "name": "周科长",
-                "section": SECTION,
-                "certificate_number": "WEB-0001",
-                "frontline": True,
-            },
-        ),
-        (
-            "/api/v1/officers",
-            {
-                "id": "web-officer",
-                "name": "吴执法",
-                "section": SECTION,
-                "certificate_number": "WEB-0002",
-                "frontline": True,
-            },
-        ),
-    ):
-        assert office_api.post(path, json=body).status_code == 201
-    named = office_api.patch(f"/api/v1/sections/{SECTION}", json={"head_officer_id": "web-head"})
-    assert named.status_code == 200, named.text
-    names = {
-        Role.OFFICE: ("web-office", "钱办公", None),
-        Role.SUPERVISOR: ("web-supervisor", "孙监督", None),
-        Role.SECTION_HEAD: ("web-head", "周科长", SECTION),
-        Role.OFFICER: ("web-officer", "吴执法", SECTION),
-        Role.ARCHIVIST: ("web-archivist", "郑档案", None),
-    }
-    return {
-        role: make_account(username, name, [role], section=section)
-        for role, (username, name, section) in names.items()
-    }
-
-
-USERNAMES = {
-    Role.OFFICE: "web-office",
-    Role.SUPERVISOR: "web-supervisor",
-    Role.SECTION_HEAD: "web-head",
-    Role.OFFICER: "web-officer",
-    Role.ARCHIVIST: "web-archivist",
 }
 
 
@@ -108,11 +53,11 @@ def test_every_page_of_a_role_opens_and_passes_axe(
     role: Role,
     page: Page,
     platform_url: str,
-    bureau: dict[Role, str],
+    sign_in: SignIn,
     axe_check: Callable[[Page], None],
     screenshot: Callable[[Page, str], Path],
 ) -> None:
-    sign_in(page, platform_url, USERNAMES[role], bureau[role])
+    sign_in(page, role)
     menu = page.get_by_role("menubar", name="主菜单")
     expect(menu).to_be_visible()
     axe_check(page)
@@ -127,18 +72,18 @@ def test_every_page_of_a_role_opens_and_passes_axe(
 
 
 def test_a_page_outside_the_roles_is_not_opened(
-    page: Page, platform_url: str, bureau: dict[Role, str]
+    page: Page, platform_url: str, sign_in: SignIn
 ) -> None:
-    sign_in(page, platform_url, USERNAMES[Role.OFFICER], bureau[Role.OFFICER])
+    sign_in(page, Role.OFFICER)
     page.goto(f"{platform_url}/console/accounts")
     expect(page.get_by_text("您的角色不能打开“账户”")).to_be_visible()
     expect(page.get_by_role("menuitem", name="账户")).to_have_count(0)
 
 
 def test_an_expired_session_returns_to_sign_in_saying_so(
-    page: Page, platform_url: str, bureau: dict[Role, str]
+    page: Page, platform_url: str, sign_in: SignIn
 ) -> None:
-    sign_in(page, platform_url, USERNAMES[Role.OFFICE], bureau[Role.OFFICE])
+    sign_in(page, Role.OFFICE)
     # The token the tab keeps runs out (as after an hour): the next page says so.
     page.evaluate(
         """() => {
@@ -155,13 +100,14 @@ def test_an_expired_session_returns_to_sign_in_saying_so(
 def test_the_office_imports_a_bureau_and_issues_a_device(
     page: Page,
     platform_url: str,
-    bureau: dict[Role, str],
+    sign_in: SignIn,
+    choose: Choose,
     tmp_path: Path,
     screenshot: Callable[[Page, str], Path],
 ) -> None:
-    sign_in(page, platform_url, USERNAMES[Role.OFFICE], bureau[Role.OFFICE])
+    sign_in(page, Role.OFFICE)
     page.goto(f"{platform_url}/console/imports")
-    choose(page, page, "CSV 内容", "设备")
+    choose(page, "CSV 内容", "设备")
     wrong = tmp_path / "设备.csv"
     wrong.write_text(
         "设备类型,序列号,型号,所属科室\n执法记录仪,WEB-BC-1,DSJ-V9,WEB1\n望远镜,WEB-X-2,X,WEB1\n",
@@ -192,7 +138,7 @@ def test_the_office_imports_a_bureau_and_issues_a_device(
     expect(row).to_contain_text("在库")
     row.get_by_role("button", name="发放").click()
     dialog = page.get_by_role("dialog", name="发放设备 WEB-BC-1")
-    choose(page, dialog, "领用人", "吴执法（web-officer）")
+    choose(dialog, "领用人", "吴执法（web-officer）")
     dialog.get_by_role("spinbutton", name="电量（%）").fill("20")
     dialog.get_by_role("button", name="检查并发放").click()
     # The failed check is refused with the failed item named, and the device stays in stock.
@@ -208,10 +154,10 @@ def test_the_office_imports_a_bureau_and_issues_a_device(
 def test_the_supervisors_dashboard_draws_its_chart(
     page: Page,
     platform_url: str,
-    bureau: dict[Role, str],
+    sign_in: SignIn,
     screenshot: Callable[[Page, str], Path],
 ) -> None:
-    sign_in(page, platform_url, USERNAMES[Role.SUPERVISOR], bureau[Role.SUPERVISOR])
+    sign_in(page, Role.SUPERVISOR)
     page.get_by_role("menuitem", name="执法监督").click()
     page.get_by_role("menuitem", name="统计分析").click()
     chart = page.get_by_test_id("statistics-chart")

@@ -43,3 +43,8 @@ export function periodQuery(days) {
   end.setUTCDate(end.getUTCDate() + 1)
   return { started_from: `${days[0]}T00:00:00+08:00`, started_to: end.toISOString() }
 }
+
+// A moment as a date-time picker's value (no zone) in the bureau's zone: withOffset's inverse.
+export function pickerValue(moment) {
+  return time(moment).replace(' ', 'T')
+}

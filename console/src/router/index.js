@@ -15,6 +15,7 @@ export const pages = [
   { path: 'allocation', name: 'allocation', title: '配备情况', group: 'devices', roles: ['office', 'supervisor', 'section_head', 'custodian'], view: () => import('../views/devices/Allocation.vue') },
   { path: 'docking-stations', name: 'docking-stations', title: '采集站', group: 'devices', roles: ['office'], view: () => import('../views/devices/DockingStations.vue') },
   { path: 'records', name: 'records', title: '音像记录', group: 'records', roles: ['office', 'archivist', 'supervisor', 'section_head', 'custodian', 'officer'], view: () => import('../views/records/Records.vue') },
+  { path: 'uploads', name: 'uploads', title: '上传记录', group: 'records', roles: ['officer', 'section_head', 'custodian', 'office', 'supervisor'], view: () => import('../views/records/Uploads.vue') },
   { path: 'unassigned', name: 'unassigned', title: '待关联记录', group: 'records', roles: ['section_head', 'office'], view: () => import('../views/records/Unassigned.vue') },
   { path: 'activities', name: 'activities', title: '执法活动', group: 'records', roles: ['office', 'archivist', 'supervisor', 'section_head', 'officer'], view: () => import('../views/activities/Activities.vue') },
   { path: 'activities/:id', name: 'activity', title: '活动详情', group: 'records', hidden: true, view: () => import('../views/activities/Activity.vue') },
