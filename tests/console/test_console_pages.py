@@ -30,6 +30,7 @@ MENU: dict[Role, list[str]] = {
         "uploads",
         "unassigned",
         "activities",
+        "archive",
         "statistics",
         "compliance",
     ],
@@ -39,12 +40,21 @@ MENU: dict[Role, list[str]] = {
         "devices",
         "records",
         "uploads",
+        "archive",
         "statistics",
         "compliance",
     ],
-    Role.SECTION_HEAD: ["officers", "devices", "records", "uploads", "unassigned", "activities"],
+    Role.SECTION_HEAD: [
+        "officers",
+        "devices",
+        "records",
+        "uploads",
+        "unassigned",
+        "activities",
+        "archive",
+    ],
     Role.OFFICER: ["devices", "records", "uploads", "activities"],
-    Role.ARCHIVIST: ["records", "activities"],
+    Role.ARCHIVIST: ["records", "activities", "archive"],
 }
 
 

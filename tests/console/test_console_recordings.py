@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -252,3 +253,82 @@ def test_the_head_ties_recordings_to_the_activity_and_the_officer_explains_the_g
     expect(officer.get_by_text("记录中断且未说明原因")).to_have_count(0)
     expect(officer.get_by_role("cell", name="设备电量耗尽，更换电池后继续记录")).to_be_visible()
     screenshot(officer, "officer-gap-explained")
+
+
+@pytest.mark.req("C-4")
+@pytest.mark.req("E-17")
+def test_an_archivist_describes_archives_and_exports_a_case(
+    page: Page,
+    platform_url: str,
+    sign_in: SignIn,
+    office_api: httpx.Client,
+    officer_api: httpx.Client,
+    tmp_path: Path,
+    axe_check: Callable[[Page], None],
+    screenshot: Callable[[Page, str], Path],
+) -> None:
+    start = datetime.now(BUREAU).replace(second=0, microsecond=0) - timedelta(hours=5)
+    created = office_api.post(
+        "/api/v1/activities",
+        json={
+            "kind": "inspection",
+            "type": "daily_inspection",
+            "matter": "烟花爆竹仓库检查",
+            "case_number": "应急检〔2026〕9号",
+            "section": "WEB1",
+            "officers": [OFFICER],
+            "started_at": start.isoformat(),
+            "ended_at": (start + timedelta(minutes=30)).isoformat(),
+        },
+    )
+    assert created.status_code == 201, created.text
+    activity = created.json()
+    record_id = upload(
+        officer_api,
+        filename="仓库检查.mp4",
+        kind="video",
+        captured_at=start.isoformat(),
+        captured_until=(start + timedelta(minutes=30)).isoformat(),
+        party_informed="true",
+    )
+    tied = office_api.put(
+        f"/api/v1/records/{record_id}/activity", json={"activity_id": activity["id"]}
+    )
+    assert tied.status_code == 200, tied.text
+
+    sign_in(page, Role.ARCHIVIST)
+    page.goto(f"{platform_url}/console/activities/{activity['id']}")
+    row = page.get_by_role("row").filter(has_text="仓库检查.mp4")
+    expect(row).to_contain_text("未著录")
+    # An activity whose recordings don't say what they prove is not archived: the API says which.
+    page.get_by_role("button", name="归档").click()
+    page.get_by_role("dialog").get_by_role("button", name="确定").click()
+    expect(page.get_by_role("alert").filter(has_text="仓库检查.mp4")).to_be_visible()
+
+    row.get_by_role("button", name="著录").click()
+    dialog = page.get_by_role("dialog", name="著录：仓库检查.mp4")
+    dialog.get_by_label("证明内容").fill("仓库内超量储存烟花爆竹")
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("仓库内超量储存烟花爆竹")
+    page.get_by_role("button", name="归档").click()
+    page.get_by_role("dialog").get_by_role("button", name="确定").click()
+    expect(page.get_by_text("已归档", exact=True).first).to_be_visible()
+
+    page.goto(f"{platform_url}/console/archive")
+    shelf = page.get_by_role("row").filter(has_text="烟花爆竹仓库检查")
+    expect(shelf).to_contain_text("应急检〔2026〕9号")
+    expect(page.get_by_role("heading", name=re.compile("日常执法检查"))).to_be_visible()
+    axe_check(page)
+    screenshot(page, "archivist-archive")
+    with page.expect_download() as started:
+        shelf.get_by_role("button", name="导出案件档案").click()
+    download = started.value
+    assert download.suggested_filename.endswith(".zip")
+    saved = tmp_path / "case.zip"
+    download.save_as(saved)
+    with zipfile.ZipFile(saved) as bag:
+        names = bag.namelist()
+    assert any(n.endswith("bagit.txt") for n in names)
+    assert any(n.endswith("仓库检查.mp4") for n in names)
+    expect(page.get_by_test_id("export-progress")).to_contain_text("已导出 案件 应急检〔2026〕9号")

@@ -19,6 +19,7 @@ export const pages = [
   { path: 'unassigned', name: 'unassigned', title: '待关联记录', group: 'records', roles: ['section_head', 'office'], view: () => import('../views/records/Unassigned.vue') },
   { path: 'activities', name: 'activities', title: '执法活动', group: 'records', roles: ['office', 'archivist', 'supervisor', 'section_head', 'officer'], view: () => import('../views/activities/Activities.vue') },
   { path: 'activities/:id', name: 'activity', title: '活动详情', group: 'records', hidden: true, view: () => import('../views/activities/Activity.vue') },
+  { path: 'archive', name: 'archive', title: '档案', group: 'archive', roles: ['archivist', 'office', 'supervisor', 'section_head', 'custodian'], view: () => import('../views/archive/Archive.vue') },
   { path: 'statistics', name: 'statistics', title: '统计分析', group: 'supervision', roles: ['supervisor', 'office', 'section_head'], view: () => import('../views/supervision/Statistics.vue') },
   { path: 'compliance', name: 'compliance', title: '合规报告', group: 'supervision', roles: ['supervisor', 'office', 'section_head'], view: () => import('../views/supervision/Compliance.vue') },
 ]
@@ -27,6 +28,7 @@ export const groups = {
   staff: { title: '机构与人员', icon: 'OfficeBuilding' },
   devices: { title: '设备管理', icon: 'VideoCamera' },
   records: { title: '记录与活动', icon: 'Files' },
+  archive: { title: '档案管理', icon: 'Folder' },
   supervision: { title: '执法监督', icon: 'DataAnalysis' },
 }
 
