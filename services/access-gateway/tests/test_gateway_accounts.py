@@ -3,6 +3,8 @@ trusted issuer gives, failed sign-ins lock an account, and passwords are kept as
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from sqlmodel import select
 
@@ -91,6 +93,35 @@ async def test_failed_sign_ins_lock_the_account_until_the_office_unlocks_it(
     )
     assert unlocked.status_code == 200, unlocked.text
     assert (await sign_in(client, "officer-7", FIRST)).status_code == 200
+
+
+async def test_the_accounts_are_sorted_by_the_key_asked_for_either_way(
+    embedded: Embedded, office: Headers
+) -> None:
+    client = embedded.client
+    for username, name in (("officer-8", "王芳"), ("officer-9", "张伟"), ("officer-7", "李明")):
+        body = {**ACCOUNT, "username": username, "display_name": name}
+        assert (await client.post("/api/v1/accounts", headers=office, json=body)).is_success
+
+    async def usernames(**query: Any) -> list[str]:
+        response = await client.get("/api/v1/accounts", params=query, headers=office)
+        assert response.status_code == 200, response.text
+        return [a["username"] for a in response.json()["items"]]
+
+    assert await usernames() == ["officer-7", "officer-8", "officer-9"]
+    assert await usernames(sort="-username") == ["officer-9", "officer-8", "officer-7"]
+    # The test databases compare names by code point: 张 < 李 < 王.
+    assert await usernames(sort="display_name") == ["officer-9", "officer-7", "officer-8"]
+    assert await usernames(sort="-display_name") == ["officer-8", "officer-7", "officer-9"]
+    assert await usernames(sort="created_at") == ["officer-8", "officer-9", "officer-7"]
+    assert await usernames(sort="-created_at") == ["officer-7", "officer-9", "officer-8"]
+    pages = [await usernames(sort="-display_name", limit=2, offset=o) for o in (0, 2)]
+    assert pages == [["officer-8", "officer-7"], ["officer-9"]]
+    unknown = await client.get("/api/v1/accounts", params={"sort": "roles"}, headers=office)
+    assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_sort")
+    assert unknown.json()["message_zh"].startswith(
+        "不支持按 roles 排序，可用：username、display_name、created_at、updated_at"
+    )
 
 
 async def test_a_successful_sign_in_starts_the_count_of_failures_over(

@@ -423,6 +423,47 @@ async def test_activities_are_found_by_what_they_are_latest_first_and_paged_with
     assert refusal(naive) == (400, "invalid_query")
 
 
+async def test_activities_are_sorted_by_the_key_asked_for_either_way_and_paged_without_overlap(
+    client: httpx.AsyncClient, token: TokenFactory
+) -> None:
+    office = auth(token, "office-1", Role.OFFICE)
+    ids: list[str] = []
+    for n, (matter, case_number) in enumerate(
+        [
+            ("B 仓库检查", "江应急检〔2026〕2号"),
+            ("C 仓库检查", None),
+            ("A 仓库检查", "江应急检〔2026〕1号"),
+        ]
+    ):
+        started_at = (MORNING + timedelta(hours=n)).isoformat()
+        activity = await recorded(
+            client,
+            office,
+            kind="inspection",
+            type="daily_inspection",
+            matter=matter,
+            case_number=case_number,
+            started_at=started_at,
+        )
+        ids.append(activity["id"])
+    first, second, third = ids
+
+    assert await listed(client, office) == [third, second, first]  # latest first
+    assert await listed(client, office, sort="-started_at") == [third, second, first]
+    assert await listed(client, office, sort="started_at") == [first, second, third]
+    assert await listed(client, office, sort="matter") == [third, first, second]
+    assert await listed(client, office, sort="-matter") == [second, first, third]
+    # An activity without a case number comes last either way.
+    assert await listed(client, office, sort="case_number") == [third, first, second]
+    assert await listed(client, office, sort="-case_number") == [first, third, second]
+    pages = [await listed(client, office, sort="-matter", limit=2, offset=o) for o in (0, 2)]
+    assert pages == [[second, first], [third]]
+    unknown = await client.get("/api/v1/activities", params={"sort": "title"}, headers=office)
+    assert refusal(unknown) == (400, "invalid_sort")
+    zh = unknown.json()["message_zh"]
+    assert zh.startswith("不支持按 title 排序，可用：started_at、matter、case_number、section")
+
+
 @pytest.mark.req("A-3")
 @pytest.mark.req("D-11")
 async def test_the_section_head_ties_a_recording_to_an_activity_and_unties_it(

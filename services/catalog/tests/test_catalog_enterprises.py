@@ -119,6 +119,35 @@ async def test_a_fragment_of_a_chinese_name_finds_the_enterprise(
     assert await names("钢铁") == []
 
 
+async def test_enterprises_are_sorted_by_name_or_credit_code_either_way(
+    client: httpx.AsyncClient, office: dict[str, str]
+) -> None:
+    for name, code in (
+        ("江城精细化工有限公司", HUAWEI),
+        ("江城港务集团", TENCENT),
+        ("北岸烟花爆竹批发部", ALIBABA),
+    ):
+        response = await client.post(
+            "/api/v1/enterprises", json=enterprise(name, code), headers=office
+        )
+        assert response.status_code == 201, response.text
+
+    async def codes(**query: Any) -> list[str]:
+        response = await client.get("/api/v1/enterprises", params=query, headers=office)
+        assert response.status_code == 200, response.text
+        return [item["credit_code"] for item in response.json()["items"]]
+
+    assert await codes() == [ALIBABA, TENCENT, HUAWEI]  # by name
+    assert await codes(sort="-name") == [HUAWEI, TENCENT, ALIBABA]
+    assert await codes(sort="credit_code") == [ALIBABA, HUAWEI, TENCENT]
+    assert await codes(sort="-credit_code") == [TENCENT, HUAWEI, ALIBABA]
+    pages = [await codes(sort="-credit_code", limit=2, offset=o) for o in (0, 2)]
+    assert pages == [[TENCENT, HUAWEI], [ALIBABA]]
+    unknown = await client.get("/api/v1/enterprises", params={"sort": "region"}, headers=office)
+    assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_sort")
+    assert unknown.json()["message_zh"].startswith("不支持按 region 排序，可用：name、credit_code")
+
+
 async def test_the_platform_s_retried_calls_never_make_a_second_enterprise(
     client: httpx.AsyncClient, office: dict[str, str], token: TokenFactory
 ) -> None:

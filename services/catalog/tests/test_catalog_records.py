@@ -193,6 +193,46 @@ async def test_records_are_found_by_what_they_are_and_paged_without_overlap(
     assert (naive.status_code, naive.json()["error"]) == (400, "invalid_query")
 
 
+async def test_records_are_sorted_by_the_key_asked_for_either_way_and_paged_without_overlap(
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory
+) -> None:
+    files = [("b.mp4", 300, "video"), ("c.mp4", 100, "photo"), ("a.mp4", 200, "video")]
+    events = [
+        ingested(at=MORNING + timedelta(hours=n), kind=kind).model_copy(
+            update={"filename": name, "size": size}
+        )
+        for n, (name, size, kind) in enumerate(files)
+    ]
+    undated = ingested(kind="audio").model_copy(update={"filename": "d.mp3", "captured_at": None})
+    await deliver(app, *events, undated)
+    office = auth(token, "office-1", Role.OFFICE)
+
+    async def names(**query: Any) -> list[str]:
+        return [i["filename"] for i in (await listed(client, office, **query))["items"]]
+
+    assert await names() == ["a.mp4", "c.mp4", "b.mp4", "d.mp3"]  # newest capture first
+    assert await names(sort="-captured_at") == await names()
+    assert await names(sort="captured_at") == ["b.mp4", "c.mp4", "a.mp4", "d.mp3"]  # undated last
+    assert await names(sort="filename") == ["a.mp4", "b.mp4", "c.mp4", "d.mp3"]
+    assert await names(sort="-filename") == ["d.mp3", "c.mp4", "b.mp4", "a.mp4"]
+    assert await names(sort="size") == ["c.mp4", "a.mp4", "b.mp4", "d.mp3"]
+    assert await names(sort="-size") == ["d.mp3", "b.mp4", "a.mp4", "c.mp4"]
+    # Audio, photo, video; the two videos in the order of their record ids.
+    videos = [e.filename for e in sorted(events[0::2], key=lambda e: str(e.record_id))]
+    assert await names(sort="kind") == ["d.mp3", "c.mp4", *videos]
+    assert await names(sort="-kind") == [*videos, "c.mp4", "d.mp3"]
+    for sort in ("kind", "-kind", "-size"):
+        pages = [await names(sort=sort, limit=3, offset=offset) for offset in (0, 3)]
+        assert [n for page in pages for n in page] == await names(sort=sort)
+
+    unknown = await client.get("/api/v1/records", params={"sort": "-colour"}, headers=office)
+    assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_sort")
+    assert unknown.json()["message_zh"].startswith(
+        "不支持按 colour 排序，可用：captured_at、filename、kind、officer_id、section、size、"
+        "ingested_at"
+    )
+
+
 async def test_an_upload_through_the_platform_appears_as_a_record(
     embedded: Embedded, token: TokenFactory
 ) -> None:

@@ -183,6 +183,54 @@ async def test_the_device_list_pages_in_registration_order(
     assert too_large.status_code == 422
 
 
+async def test_the_device_list_sorts_by_the_key_asked_for_either_way_and_pages_without_overlap(
+    client: httpx.AsyncClient, office: dict[str, str]
+) -> None:
+    registered: dict[str, str] = {}
+    for serial, kind, asset_number in (
+        ("SN-B", "camera", "ZC-3"),
+        ("SN-C", "body_camera", None),
+        ("SN-A", "camera", "ZC-1"),
+    ):
+        body = {**device(serial, kind=kind), "asset_number": asset_number}
+        registered[serial] = (await register(client, office, body))["id"]
+    for serial, officer in (("SN-A", "officer-8"), ("SN-B", "officer-7")):
+        for path, payload in (
+            ("transitions", {"to": "in_stock"}),
+            ("issue", {"officer_id": officer, "check": PRE_USE_CHECK}),
+        ):
+            url = f"{DEVICES}/{registered[serial]}/{path}"
+            moved = await client.post(url, json=payload, headers=office)
+            assert moved.status_code == 200, moved.text
+
+    async def serials(**query: Any) -> list[str]:
+        response = await client.get(DEVICES, params=query, headers=office)
+        assert response.status_code == 200, response.text
+        return [d["serial_number"] for d in response.json()["items"]]
+
+    assert await serials() == ["SN-B", "SN-C", "SN-A"]  # in the order of registration
+    assert await serials(sort="serial_number") == ["SN-A", "SN-B", "SN-C"]
+    assert await serials(sort="-serial_number") == ["SN-C", "SN-B", "SN-A"]
+    # A device without an asset number, or held by nobody, comes last either way.
+    assert await serials(sort="asset_number") == ["SN-A", "SN-B", "SN-C"]
+    assert await serials(sort="-asset_number") == ["SN-B", "SN-A", "SN-C"]
+    assert await serials(sort="officer_id") == ["SN-B", "SN-A", "SN-C"]
+    assert await serials(sort="-officer_id") == ["SN-A", "SN-B", "SN-C"]
+    # body_camera before camera; the two cameras in the order of their ids.
+    cameras = sorted(["SN-A", "SN-B"], key=lambda serial: str(registered[serial]))
+    assert await serials(sort="kind") == ["SN-C", *cameras]
+    assert await serials(sort="-kind") == [*cameras, "SN-C"]
+    for sort in ("kind", "-kind", "-asset_number"):
+        pages = [await serials(sort=sort, limit=2, offset=offset) for offset in (0, 2)]
+        assert [serial for page in pages for serial in page] == await serials(sort=sort)
+    unknown = await client.get(DEVICES, params={"sort": "holder"}, headers=office)
+    assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_sort")
+    assert unknown.json()["message_zh"].startswith(
+        "不支持按 holder 排序，可用：registered_at、serial_number、kind、model、asset_number、"
+        "section、status、officer_id"
+    )
+
+
 async def test_the_device_list_filters_and_refuses_what_it_does_not_know(
     client: httpx.AsyncClient, office: dict[str, str]
 ) -> None:

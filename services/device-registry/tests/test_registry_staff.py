@@ -152,6 +152,36 @@ async def test_who_sees_which_officers(client: httpx.AsyncClient, token: TokenFa
     assert (hidden.status_code, hidden.json()["error"]) == (404, "officer_not_found")
 
 
+async def test_officers_are_sorted_by_the_key_asked_for_either_way(
+    client: httpx.AsyncClient, token: TokenFactory
+) -> None:
+    office = bearer(token("office-1", Role.OFFICE))
+    await appoint(client, office, "JC1", head="officer-7")
+    head = bearer(token("officer-7", Role.SECTION_HEAD, section="JC1"))
+
+    async def ids(headers: dict[str, str], **query: Any) -> list[str]:
+        response = await client.get("/api/v1/officers", params=query, headers=headers)
+        assert response.status_code == 200, response.text
+        return [o["id"] for o in response.json()["items"]]
+
+    assert await ids(office) == ["officer-7", "officer-8", "officer-9"]  # by section, then id
+    # The test databases compare names by code point: 张 (officer-9) < 李 (7) < 王 (8).
+    assert await ids(office, sort="name") == ["officer-9", "officer-7", "officer-8"]
+    assert await ids(office, sort="-name") == ["officer-8", "officer-7", "officer-9"]
+    assert await ids(office, sort="-id") == ["officer-9", "officer-8", "officer-7"]
+    assert await ids(office, sort="-section") == ["officer-9", "officer-7", "officer-8"]
+    pages = [await ids(office, sort="-name", limit=2, offset=offset) for offset in (0, 2)]
+    assert pages == [["officer-8", "officer-7"], ["officer-9"]]
+    assert await ids(head, sort="-name") == ["officer-8", "officer-7"]
+    # Refused whoever asks, even a caller who would see no officer at all.
+    for headers in (office, bearer(token("dev-1", Role.DEVICE))):
+        unknown = await client.get("/api/v1/officers", params={"sort": "rank"}, headers=headers)
+        assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_sort")
+        assert unknown.json()["message_zh"].startswith(
+            "不支持按 rank 排序，可用：section、id、name"
+        )
+
+
 @pytest.mark.req("A-6a")
 async def test_a_device_is_issued_only_to_an_active_officer_of_its_section(
     client: httpx.AsyncClient, office: dict[str, str]

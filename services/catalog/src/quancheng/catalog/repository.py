@@ -30,6 +30,7 @@ from quancheng.catalog.models import (
 )
 from quancheng.common.auth import Clearance
 from quancheng.common.db.repository import Repository
+from quancheng.common.sorting import Sort, Sorting
 
 # Ids per IN (…) list: a year's report may name more activities than a statement takes
 # parameters (65 535 on PostgreSQL, 32 766 on many SQLite builds).
@@ -154,6 +155,21 @@ def _mentions(word: str, n: int, dialect: str) -> ColumnElement[bool]:
     return col(Record.search_text).icontains(word, autoescape=True)
 
 
+RECORD_SORTING = Sorting(
+    {
+        "captured_at": col(Record.captured_at),
+        "filename": col(Record.filename),
+        "kind": col(Record.kind),
+        "officer_id": col(Record.officer_id),
+        "section": col(Record.section),
+        "size": col(Record.size),
+        "ingested_at": col(Record.ingested_at),
+    },
+    unique=col(Record.record_id),
+    default=[col(Record.captured_at).desc().nulls_last(), col(Record.record_id).asc()],
+)
+
+
 class RecordRepository(Repository[Record]):
     """``get`` finds a record whoever may see it, for bookkeeping; :meth:`one` answers callers."""
 
@@ -211,16 +227,30 @@ class RecordRepository(Repository[Record]):
         return "postgresql" if bind is None else bind.dialect.name
 
     async def page(
-        self, *, visibility: Visibility, wanted: RecordFilter, offset: int, limit: int
+        self,
+        *,
+        visibility: Visibility,
+        wanted: RecordFilter,
+        sort: Sort | None,
+        offset: int,
+        limit: int,
     ) -> tuple[Sequence[Record], int]:
-        """Newest capture first; the record id breaks ties, so pages never overlap."""
+        """Newest capture first, the record id breaking ties (so pages never overlap), unless
+        ``sort`` asks for another order."""
         return await self._paged(
             visibility.records(),
             *wanted.conditions(self._dialect()),
-            order_by=[col(Record.captured_at).desc().nulls_last(), col(Record.record_id).asc()],
+            order_by=RECORD_SORTING.order_by(sort),
             offset=offset,
             limit=limit,
         )
+
+
+ENTERPRISE_SORTING = Sorting(
+    {"name": col(Enterprise.name), "credit_code": col(Enterprise.credit_code)},
+    unique=col(Enterprise.id),
+    default=[col(Enterprise.name), col(Enterprise.id)],
+)
 
 
 class EnterpriseRepository(Repository[Enterprise]):
@@ -250,11 +280,13 @@ class EnterpriseRepository(Repository[Enterprise]):
         *,
         region: str | None = None,
         industry: str | None = None,
+        sort: Sort | None,
         offset: int,
         limit: int,
     ) -> tuple[Sequence[Enterprise], int]:
         """By a fragment of the name (Chinese too, any length) or the start of the credit code,
-        and by region and industry (E-16); by name, then id."""
+        and by region and industry (E-16); by name, then id, unless ``sort`` asks for another
+        order."""
         conditions: list[ColumnElement[bool]] = []
         if region is not None:
             conditions.append(col(Enterprise.region) == region)
@@ -269,7 +301,7 @@ class EnterpriseRepository(Repository[Enterprise]):
             )
         return await self._paged(
             *conditions,
-            order_by=[col(Enterprise.name), col(Enterprise.id)],
+            order_by=ENTERPRISE_SORTING.order_by(sort),
             offset=offset,
             limit=limit,
         )
@@ -314,6 +346,21 @@ class ActivityFilter:
         if self.started_to is not None:
             wanted.append(col(Activity.started_at) < self.started_to)
         return wanted
+
+
+ACTIVITY_SORTING = Sorting(
+    {
+        "started_at": col(Activity.started_at),
+        "matter": col(Activity.matter),
+        "case_number": col(Activity.case_number),
+        "section": col(Activity.section),
+        "kind": col(Activity.kind),
+        "type": col(Activity.type),
+        "status": col(Activity.status),
+    },
+    unique=col(Activity.id),
+    default=[col(Activity.started_at).desc(), col(Activity.id).asc()],
+)
 
 
 class ActivityRepository(Repository[Activity]):
@@ -376,13 +423,20 @@ class ActivityRepository(Repository[Activity]):
         }
 
     async def page(
-        self, *, visibility: Visibility, wanted: ActivityFilter, offset: int, limit: int
+        self,
+        *,
+        visibility: Visibility,
+        wanted: ActivityFilter,
+        sort: Sort | None,
+        offset: int,
+        limit: int,
     ) -> tuple[Sequence[Activity], int]:
-        """Latest start first, then id, so pages never overlap."""
+        """Latest start first, then id (so pages never overlap), unless ``sort`` asks for
+        another order."""
         return await self._paged(
             visibility.activities(),
             *wanted.conditions(),
-            order_by=[col(Activity.started_at).desc(), col(Activity.id).asc()],
+            order_by=ACTIVITY_SORTING.order_by(sort),
             offset=offset,
             limit=limit,
         )

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, false, func, or_, true
 from sqlmodel import col, select
 
 from quancheng.common.db.repository import Repository
+from quancheng.common.sorting import Sort, Sorting
 from quancheng.device_registry.models import (
     ClockReading,
     Device,
@@ -82,6 +83,22 @@ class Visibility:
         )
 
 
+DEVICE_SORTING = Sorting(
+    {
+        "registered_at": col(Device.registered_at),
+        "serial_number": col(Device.serial_number),
+        "kind": col(Device.kind),
+        "model": col(Device.model),
+        "asset_number": col(Device.asset_number),
+        "section": col(Device.section),
+        "status": col(Device.status),
+        "officer_id": col(Device.officer_id),
+    },
+    unique=col(Device.id),
+    default=[col(Device.registered_at), col(Device.id)],
+)
+
+
 class DeviceRepository(Repository[Device]):
     model = Device
 
@@ -119,12 +136,19 @@ class DeviceRepository(Repository[Device]):
         return {(section, DeviceKind(kind)): count for section, kind, count in rows}
 
     async def page(
-        self, *, visibility: Visibility, wanted: DeviceFilter, offset: int, limit: int
+        self,
+        *,
+        visibility: Visibility,
+        wanted: DeviceFilter,
+        sort: Sort | None,
+        offset: int,
+        limit: int,
     ) -> tuple[Sequence[Device], int]:
+        """In the order of registration, unless ``sort`` asks for another."""
         return await self._paged(
             visibility.condition(),
             wanted.condition(),
-            order_by=[col(Device.registered_at), col(Device.id)],
+            order_by=DEVICE_SORTING.order_by(sort),
             offset=offset,
             limit=limit,
         )
@@ -170,6 +194,13 @@ class SectionRepository(Repository[Section]):
         return (await self.session.exec(query.order_by(col(Section.code)))).all()
 
 
+OFFICER_SORTING = Sorting(
+    {"section": col(Officer.section), "id": col(Officer.id), "name": col(Officer.name)},
+    unique=col(Officer.id),
+    default=[col(Officer.section), col(Officer.id)],
+)
+
+
 class OfficerRepository(Repository[Officer]):
     model = Officer
 
@@ -187,9 +218,16 @@ class OfficerRepository(Repository[Officer]):
         return dict((await self.session.exec(query)).all())
 
     async def page(
-        self, *, section: str | None, only: str | None, offset: int, limit: int
+        self,
+        *,
+        section: str | None,
+        only: str | None,
+        sort: Sort | None,
+        offset: int,
+        limit: int,
     ) -> tuple[Sequence[Officer], int]:
-        """Officers of ``section`` (all sections if None), or just the one named ``only``."""
+        """Officers of ``section`` (all sections if None), or just the one named ``only``; by
+        section, then id, unless ``sort`` asks for another order."""
         conditions: list[ColumnElement[bool]] = []
         if section is not None:
             conditions.append(col(Officer.section) == section)
@@ -197,7 +235,7 @@ class OfficerRepository(Repository[Officer]):
             conditions.append(col(Officer.id) == only)
         return await self._paged(
             *conditions,
-            order_by=[col(Officer.section), col(Officer.id)],
+            order_by=OFFICER_SORTING.order_by(sort),
             offset=offset,
             limit=limit,
         )

@@ -22,6 +22,7 @@ from quancheng.common.auth import BuiltinIssuer, Principal
 from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError, KeptRefusalError
 from quancheng.common.limits import Page
+from quancheng.common.sorting import Sort
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 
@@ -90,8 +91,10 @@ async def create(session: AsyncSession, actor: str, body: AccountCreate) -> Acco
     return account
 
 
-async def page(session: AsyncSession, *, offset: int, limit: int) -> Page[Account]:
-    items, total = await AccountRepository(session).page(offset=offset, limit=limit)
+async def page(
+    session: AsyncSession, *, sort: Sort | None, offset: int, limit: int
+) -> Page[Account]:
+    items, total = await AccountRepository(session).page(sort=sort, offset=offset, limit=limit)
     return Page(items=list(items), total=total)
 
 

@@ -24,6 +24,7 @@ from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
 from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
+from quancheng.common.sorting import Sort
 
 
 def _not_found() -> ApiError:
@@ -159,10 +160,16 @@ async def get(session: AsyncSession, principal: Principal, activity_id: UUID) ->
 
 
 async def list_activities(
-    session: AsyncSession, principal: Principal, wanted: ActivityFilter, *, offset: int, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    wanted: ActivityFilter,
+    *,
+    sort: Sort | None,
+    offset: int,
+    limit: int,
 ) -> tuple[Sequence[Activity], int]:
     return await ActivityRepository(session).page(
-        visibility=visibility(principal), wanted=wanted, offset=offset, limit=limit
+        visibility=visibility(principal), wanted=wanted, sort=sort, offset=offset, limit=limit
     )
 
 

@@ -23,6 +23,7 @@ from quancheng.common import audit
 from quancheng.common.auth import Principal
 from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
+from quancheng.common.sorting import Sort
 
 
 @dataclass(frozen=True)
@@ -133,11 +134,12 @@ async def search(
     *,
     region: str | None,
     industry: str | None,
+    sort: Sort | None,
     offset: int,
     limit: int,
 ) -> tuple[Sequence[Enterprise], int]:
     return await EnterpriseRepository(session).search(
-        text, region=region, industry=industry, offset=offset, limit=limit
+        text, region=region, industry=industry, sort=sort, offset=offset, limit=limit
     )
 
 

@@ -17,6 +17,7 @@ from quancheng.catalog.repository import (
 )
 from quancheng.common.auth import Principal, Role
 from quancheng.common.errors import ApiError
+from quancheng.common.sorting import Sort
 
 # Roles that see every section's records (the office and archivists manage them; supervisors
 # only look; the district platform keeps activities in step for every section). Heads and
@@ -59,10 +60,16 @@ async def reindex(session: AsyncSession, records: Sequence[Record]) -> None:
 
 
 async def list_records(
-    session: AsyncSession, principal: Principal, wanted: RecordFilter, *, offset: int, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    wanted: RecordFilter,
+    *,
+    sort: Sort | None,
+    offset: int,
+    limit: int,
 ) -> tuple[Sequence[Record], int]:
     return await RecordRepository(session).page(
-        visibility=visibility(principal), wanted=wanted, offset=offset, limit=limit
+        visibility=visibility(principal), wanted=wanted, sort=sort, offset=offset, limit=limit
     )
 
 

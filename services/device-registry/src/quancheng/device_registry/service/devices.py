@@ -15,6 +15,7 @@ from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError, KeptRefusalError
 from quancheng.common.events import DeviceIssued, DeviceRegistered, DeviceReturned, Event, record
 from quancheng.common.events.contracts import DeviceStatusChanged
+from quancheng.common.sorting import Sort
 from quancheng.device_registry import lifecycle
 from quancheng.device_registry.inputs import DeviceCreate, IssueRequest, TransitionRequest
 from quancheng.device_registry.models import (
@@ -130,10 +131,20 @@ async def get_device(session: AsyncSession, principal: Principal, device_id: UUI
 
 
 async def list_devices(
-    session: AsyncSession, principal: Principal, wanted: DeviceFilter, *, offset: int, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    wanted: DeviceFilter,
+    *,
+    sort: Sort | None,
+    offset: int,
+    limit: int,
 ) -> tuple[Sequence[Device], int]:
     return await DeviceRepository(session).page(
-        visibility=await visibility(session, principal), wanted=wanted, offset=offset, limit=limit
+        visibility=await visibility(session, principal),
+        wanted=wanted,
+        sort=sort,
+        offset=offset,
+        limit=limit,
     )
 
 

@@ -17,6 +17,7 @@ from quancheng.common.auth import Principal, Role
 from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
 from quancheng.common.events import OfficerChanged, OfficerRegistered, SectionChanged, record
+from quancheng.common.sorting import Sort
 from quancheng.device_registry.inputs import (
     OfficerCreate,
     OfficerUpdate,
@@ -194,17 +195,20 @@ async def list_officers(
     principal: Principal,
     *,
     section: str | None,
+    sort: Sort | None,
     offset: int,
     limit: int,
 ) -> tuple[Sequence[Officer], int]:
     repo = OfficerRepository(session)
     if scope.sees_all(principal):
-        return await repo.page(section=section, only=None, offset=offset, limit=limit)
+        return await repo.page(section=section, only=None, sort=sort, offset=offset, limit=limit)
     own = await scope.own_section(session, principal)
     if own is not None and section in (None, own):
-        return await repo.page(section=own, only=None, offset=offset, limit=limit)
+        return await repo.page(section=own, only=None, sort=sort, offset=offset, limit=limit)
     if principal.has_any(Role.OFFICER):
-        return await repo.page(section=section, only=principal.subject, offset=offset, limit=limit)
+        return await repo.page(
+            section=section, only=principal.subject, sort=sort, offset=offset, limit=limit
+        )
     return [], 0
 
 

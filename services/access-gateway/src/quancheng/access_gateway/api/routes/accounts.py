@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request, Response
 
 from quancheng.access_gateway.inputs import AccountChange, AccountCreate, PasswordChange, SignIn
+from quancheng.access_gateway.repository import ACCOUNT_SORTING
 from quancheng.access_gateway.schemas import AccountPage, AccountRead, SignedIn
 from quancheng.access_gateway.service import accounts
 from quancheng.common.auth import CurrentPrincipal, OfficeStaff
@@ -42,11 +45,16 @@ async def sign_in(request: Request, session: SessionDep, body: SignIn) -> Signed
 
 @router.get("/api/v1/accounts", summary="Local accounts 账户列表")
 async def list_accounts(
-    session: SessionDep, _principal: OfficeStaff, offset: Offset = 0, limit: Limit = 50
+    session: SessionDep,
+    _principal: OfficeStaff,
+    sort: Annotated[str | None, ACCOUNT_SORTING.query()] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> AccountPage:
-    return AccountPage.model_validate(
-        await accounts.page(session, offset=offset, limit=limit), from_attributes=True
+    page = await accounts.page(
+        session, sort=ACCOUNT_SORTING.parse(sort), offset=offset, limit=limit
     )
+    return AccountPage.model_validate(page, from_attributes=True)
 
 
 @router.post(

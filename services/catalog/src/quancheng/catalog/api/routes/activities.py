@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Response
 from quancheng.catalog.api.params import ActivityQuery, IdempotencyKeyHeader
 from quancheng.catalog.inputs import ActivityEnd, ActivityWrite
 from quancheng.catalog.models import ActivityStatus
+from quancheng.catalog.repository import ACTIVITY_SORTING
 from quancheng.catalog.schemas import ActivityPage, ActivityRead
 from quancheng.catalog.service import activities as service
 from quancheng.catalog.service import idempotency
@@ -91,12 +92,13 @@ async def list_activities(
     query: ActivityQuery,
     status: ActivityStatus | None = None,
     case_number: str | None = None,
+    sort: Annotated[str | None, ACTIVITY_SORTING.query()] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> ActivityPage:
     wanted = replace(query, status=status, case_number=case_number)
     rows, total = await service.list_activities(
-        session, principal, wanted, offset=offset, limit=limit
+        session, principal, wanted, sort=ACTIVITY_SORTING.parse(sort), offset=offset, limit=limit
     )
     return ActivityPage(items=[ActivityRead.model_validate(a) for a in rows], total=total)
 

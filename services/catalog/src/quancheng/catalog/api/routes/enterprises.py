@@ -7,6 +7,7 @@ from fastapi import Depends, Path, Query, Response
 
 from quancheng.catalog.api.params import IdempotencyKeyHeader
 from quancheng.catalog.inputs import EnterpriseWrite
+from quancheng.catalog.repository import ENTERPRISE_SORTING
 from quancheng.catalog.schemas import EnterpriseFile, EnterprisePage, EnterpriseRead
 from quancheng.catalog.service import enterprises as service
 from quancheng.catalog.service import idempotency
@@ -95,11 +96,18 @@ async def search_enterprises(
     ] = None,
     region: Annotated[str | None, Query(max_length=64, description="属地")] = None,
     industry: Annotated[str | None, Query(max_length=64, description="行业")] = None,
+    sort: Annotated[str | None, ENTERPRISE_SORTING.query()] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> EnterprisePage:
     rows, total = await service.search(
-        session, q, region=region, industry=industry, offset=offset, limit=limit
+        session,
+        q,
+        region=region,
+        industry=industry,
+        sort=ENTERPRISE_SORTING.parse(sort),
+        offset=offset,
+        limit=limit,
     )
     return EnterprisePage(items=[EnterpriseRead.model_validate(e) for e in rows], total=total)
 

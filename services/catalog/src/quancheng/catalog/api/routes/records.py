@@ -9,7 +9,7 @@ from fastapi import Query
 from quancheng.catalog.api.params import require_offsets
 from quancheng.catalog.inputs import RecordAssignment
 from quancheng.catalog.models import ActivityKind, ActivityType
-from quancheng.catalog.repository import RecordFilter
+from quancheng.catalog.repository import RECORD_SORTING, RecordFilter
 from quancheng.catalog.schemas import RecordPage, RecordRead
 from quancheng.catalog.service import activities
 from quancheng.catalog.service import records as service
@@ -45,6 +45,7 @@ async def list_records(
             "activity's matter or case number, or the enterprise's name; all must appear",
         ),
     ] = None,
+    sort: Annotated[str | None, RECORD_SORTING.query()] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> RecordPage:
@@ -63,7 +64,9 @@ async def list_records(
         activity_type=activity_type,
         text=q,
     )
-    rows, total = await service.list_records(session, principal, wanted, offset=offset, limit=limit)
+    rows, total = await service.list_records(
+        session, principal, wanted, sort=RECORD_SORTING.parse(sort), offset=offset, limit=limit
+    )
     return RecordPage(items=[RecordRead.model_validate(r) for r in rows], total=total)
 
 

@@ -18,7 +18,7 @@ from quancheng.device_registry.inputs import (
     TransitionRequest,
 )
 from quancheng.device_registry.models import DeviceKind, DeviceStatus
-from quancheng.device_registry.repository import DeviceFilter
+from quancheng.device_registry.repository import DEVICE_SORTING, DeviceFilter
 from quancheng.device_registry.schemas import (
     ClockHistory,
     ClockReadingRead,
@@ -61,13 +61,16 @@ async def list_devices(
     holder: Annotated[
         str | None, Query(pattern=ACCOUNT_ID, description="the officer it is issued to 领用人")
     ] = None,
+    sort: Annotated[str | None, DEVICE_SORTING.query()] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> DevicePage:
     wanted = DeviceFilter(
         section=section, serial_number=serial_number, kind=kind, status=status, officer_id=holder
     )
-    rows, total = await service.list_devices(session, principal, wanted, offset=offset, limit=limit)
+    rows, total = await service.list_devices(
+        session, principal, wanted, sort=DEVICE_SORTING.parse(sort), offset=offset, limit=limit
+    )
     return DevicePage(items=[DeviceRead.model_validate(d) for d in rows], total=total)
 
 

@@ -13,6 +13,7 @@ from quancheng.device_registry.inputs import (
     SectionCreate,
     SectionUpdate,
 )
+from quancheng.device_registry.repository import OFFICER_SORTING
 from quancheng.device_registry.schemas import OfficerPage, OfficerRead, SectionList, SectionRead
 from quancheng.device_registry.service import staff
 
@@ -46,11 +47,17 @@ async def list_officers(
     session: SessionDep,
     principal: CurrentPrincipal,
     section: Annotated[str | None, Query(max_length=32)] = None,
+    sort: Annotated[str | None, OFFICER_SORTING.query()] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> OfficerPage:
     rows, total = await staff.list_officers(
-        session, principal, section=section, offset=offset, limit=limit
+        session,
+        principal,
+        section=section,
+        sort=OFFICER_SORTING.parse(sort),
+        offset=offset,
+        limit=limit,
     )
     return OfficerPage(items=[OfficerRead.model_validate(o) for o in rows], total=total)
 
