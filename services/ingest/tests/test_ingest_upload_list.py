@@ -129,3 +129,19 @@ async def test_an_unknown_status_is_refused_in_chinese(
 
     assert response.status_code in {400, 422}
     assert response.json()["message_zh"]
+
+
+async def test_uploads_sort_by_a_key_either_way(
+    embedded: Embedded, uploads: dict[str, Any]
+) -> None:
+    oldest_first = await listed(embedded.client, uploads["office"], sort="created_at")
+    by_officer = await listed(embedded.client, uploads["office"], sort="-officer_id")
+    refused = await embedded.client.get(
+        "/api/v1/uploads", params={"sort": "filename"}, headers=uploads["office"]
+    )
+
+    names = [u["filename"] for u in oldest_first["items"]]
+    assert names == ["检查记录.pdf", "询问笔录.pdf", "现场.pdf"]
+    assert [u["officer_id"] for u in by_officer["items"]][0] == "officer-9"
+    assert refused.status_code == 400
+    assert "created_at" in refused.json()["message_zh"]

@@ -8,11 +8,25 @@ from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from quancheng.common.db.repository import Repository
+from quancheng.common.sorting import Sort, Sorting
 from quancheng.ingest.models import Concat, KnownDevice, Original, Upload, UploadStatus
 
 
 class KnownDeviceRepository(Repository[KnownDevice]):
     model = KnownDevice
+
+
+UPLOAD_SORTING = Sorting(
+    {
+        "created_at": col(Upload.created_at),
+        "status": col(Upload.status),
+        "officer_id": col(Upload.officer_id),
+        "section": col(Upload.section),
+        "length": col(Upload.length),
+    },
+    unique=col(Upload.id),
+    default=[col(Upload.created_at).desc(), col(Upload.id)],
+)
 
 
 class UploadRepository(Repository[Upload]):
@@ -25,13 +39,14 @@ class UploadRepository(Repository[Upload]):
         return result.first()
 
     async def page(
-        self, *conditions: ColumnElement[bool], offset: int, limit: int
+        self, *conditions: ColumnElement[bool], sort: Sort | None, offset: int, limit: int
     ) -> tuple[Sequence[Upload], int]:
-        """Whole uploads (never the parts of a concatenation), the newest first."""
+        """Whole uploads (never the parts of a concatenation), the newest first unless ``sort``
+        asks for another order."""
         return await self._paged(
             col(Upload.concat).is_distinct_from(Concat.PARTIAL),
             *conditions,
-            order_by=[col(Upload.created_at).desc(), col(Upload.id)],
+            order_by=UPLOAD_SORTING.order_by(sort),
             offset=offset,
             limit=limit,
         )

@@ -12,6 +12,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.common.auth import Principal, Role
+from quancheng.common.sorting import Sort
 from quancheng.ingest.models import Upload, UploadStatus
 from quancheng.ingest.repository import UploadRepository
 
@@ -50,8 +51,14 @@ def visible(principal: Principal) -> ColumnElement[bool]:
 
 
 async def list_uploads(
-    session: AsyncSession, principal: Principal, wanted: UploadFilter, *, offset: int, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    wanted: UploadFilter,
+    *,
+    sort: Sort | None,
+    offset: int,
+    limit: int,
 ) -> tuple[Sequence[Upload], int]:
     return await UploadRepository(session).page(
-        visible(principal), *wanted.conditions(), offset=offset, limit=limit
+        visible(principal), *wanted.conditions(), sort=sort, offset=offset, limit=limit
     )

@@ -11,6 +11,7 @@ from quancheng.common.auth import CurrentPrincipal
 from quancheng.common.limits import Limit, Offset, Page
 from quancheng.common.service import SessionDep, secured_router
 from quancheng.ingest.models import Upload, UploadStatus
+from quancheng.ingest.repository import UPLOAD_SORTING
 from quancheng.ingest.service import listing, permission, receipts
 from quancheng.ingest.service.uploads import Uploads
 
@@ -160,9 +161,17 @@ async def list_uploads(
     status: UploadStatus | None = None,
     officer_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     section: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    sort: Annotated[str | None, UPLOAD_SORTING.query()] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Page[UploadSummary]:
     wanted = listing.UploadFilter(status=status, officer_id=officer_id, section=section)
-    rows, total = await listing.list_uploads(session, principal, wanted, offset=offset, limit=limit)
+    rows, total = await listing.list_uploads(
+        session,
+        principal,
+        wanted,
+        sort=UPLOAD_SORTING.parse(sort),
+        offset=offset,
+        limit=limit,
+    )
     return Page[UploadSummary](items=[UploadSummary.of(u) for u in rows], total=total)
