@@ -57,15 +57,15 @@ async def test_an_enterprise_is_registered_with_its_whole_file(
 
 
 @pytest.mark.parametrize(
-    ("code", "why"),
+    ("code", "why", "why_zh"),
     [
-        ("914403001922038217", "check character"),  # the last character mistyped
-        ("91440300192203821", "18 characters"),
-        ("91440300I92203821O", "18 characters"),  # I and O are not used
+        ("914403001922038217", "check character", "校验位"),  # the last character mistyped
+        ("91440300192203821", "18 characters", "应为 18 位"),
+        ("91440300I92203821O", "18 characters", "应为 18 位"),  # I and O are not used
     ],
 )
 async def test_a_credit_code_that_is_not_valid_is_refused_and_says_why(
-    client: httpx.AsyncClient, office: dict[str, str], code: str, why: str
+    client: httpx.AsyncClient, office: dict[str, str], code: str, why: str, why_zh: str
 ) -> None:
     response = await client.post(
         "/api/v1/enterprises", json=enterprise("某公司", code), headers=office
@@ -75,6 +75,8 @@ async def test_a_credit_code_that_is_not_valid_is_refused_and_says_why(
     (problem,) = response.json()["problems"]
     assert problem["field"] == "body.credit_code"
     assert why in problem["problem"]
+    assert why_zh in problem["problem_zh"]
+    assert "不是有效的统一社会信用代码" in response.json()["message_zh"]
 
 
 async def test_one_credit_code_is_one_enterprise(

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -100,7 +101,15 @@ _PROBLEM_ZH = {
     "enum": "取值无效，可选：{expected}",
     "literal_error": "取值无效，可选：{expected}",
     "value_error": "取值无效：{error}",
+    "invalid_value": "{message_zh}",
 }
+
+
+def invalid(message: str, message_zh: str) -> PydanticCustomError:
+    """A validator's refusal in both languages (raise it): ``problem_zh`` gives the Chinese."""
+    return PydanticCustomError(
+        "invalid_value", "{message}", {"message": message, "message_zh": message_zh}
+    )
 
 
 def problem_zh(error: Mapping[str, Any]) -> str:

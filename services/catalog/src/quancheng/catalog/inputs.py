@@ -17,6 +17,7 @@ from quancheng.catalog.models import (
     credit_code_problem,
 )
 from quancheng.common.auth import Clearance
+from quancheng.common.errors import invalid
 from quancheng.common.times import Moment
 
 
@@ -66,7 +67,10 @@ class EnterpriseWrite(BaseModel):
         code = value.strip().upper()
         problem = credit_code_problem(code)
         if problem is not None:
-            raise ValueError(f"not a unified social credit code: {problem}")
+            raise invalid(
+                f"not a unified social credit code: {problem[0]}",
+                f"不是有效的统一社会信用代码：{problem[1]}",
+            )
         return code
 
 

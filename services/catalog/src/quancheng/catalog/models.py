@@ -125,13 +125,20 @@ _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
-def credit_code_problem(code: str) -> str | None:
-    """Why ``code`` is not a valid unified social credit code; None if it is."""
+def credit_code_problem(code: str) -> tuple[str, str] | None:
+    """Why ``code`` is not a valid unified social credit code, in English and Chinese; None if
+    it is."""
     if len(code) != 18 or any(c not in _CREDIT_CHARS for c in code):
-        return "must be 18 characters of 0-9 and A-Z without I, O, S, V, Z"
+        return (
+            "must be 18 characters of 0-9 and A-Z without I, O, S, V, Z",
+            "应为 18 位，由数字 0-9 和除 I、O、S、V、Z 以外的大写字母组成",
+        )
     total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(code, _CREDIT_WEIGHTS, strict=False))
     if code[17] != _CREDIT_CHARS[-total % 31]:
-        return "its check character (the 18th) is wrong: mistyped?"
+        return (
+            "its check character (the 18th) is wrong: mistyped?",
+            "校验位（第 18 位）不正确，请核对是否输错",
+        )
     return None
 
 
