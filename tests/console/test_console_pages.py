@@ -30,6 +30,7 @@ MENU: dict[Role, list[str]] = {
         "uploads",
         "unassigned",
         "activities",
+        "enterprises",
         "archive",
         "statistics",
         "compliance",
@@ -40,6 +41,7 @@ MENU: dict[Role, list[str]] = {
         "devices",
         "records",
         "uploads",
+        "enterprises",
         "archive",
         "statistics",
         "compliance",
@@ -51,10 +53,11 @@ MENU: dict[Role, list[str]] = {
         "uploads",
         "unassigned",
         "activities",
+        "enterprises",
         "archive",
     ],
-    Role.OFFICER: ["devices", "records", "uploads", "activities"],
-    Role.ARCHIVIST: ["records", "activities", "archive"],
+    Role.OFFICER: ["devices", "records", "uploads", "activities", "enterprises"],
+    Role.ARCHIVIST: ["records", "activities", "enterprises", "archive"],
 }
 
 
