@@ -314,6 +314,48 @@ async def test_the_section_head_acknowledges_the_work_record_of_an_unrecorded_ac
     assert (listed["id"], listed["acknowledged_by"]) == (exemption["id"], "head-1")
 
 
+@pytest.mark.req("A-5")
+async def test_a_head_lists_the_exemptions_waiting_for_the_acknowledgement(
+    client: httpx.AsyncClient, who: People
+) -> None:
+    work_record = {
+        "reason": "explosion_hazard",
+        "basis": "《安全生产执法音像记录规定》",
+        "work_record": "现场为防爆区域，未录像",
+    }
+    ids = []
+    for matter in ("查封甲仓库", "查封乙仓库"):
+        activity_id = await new_activity(client, who.office, matter=matter)
+        path = f"/api/v1/activities/{activity_id}/exemptions"
+        filed = await client.post(path, json=work_record, headers=who.officer)
+        assert filed.status_code == 201, filed.text
+        ids.append((path, filed.json()["id"]))
+    first_path, first_id = ids[0]
+    await client.post(f"{first_path}/{first_id}/acknowledge", headers=who.head)
+
+    async def listed(headers: Headers, **params: str) -> dict[str, Any]:
+        response = await client.get("/api/v1/exemptions", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    pending = await listed(who.head, pending="true")
+    done = await listed(who.head, pending="false")
+    everything = await listed(who.office)
+
+    assert pending["total"] == 1
+    (waiting,) = pending["items"]
+    assert (waiting["matter"], waiting["section"], waiting["acknowledged_at"]) == (
+        "查封乙仓库",
+        "JC1",
+        None,
+    )
+    assert waiting["reason_label"] == "易燃易爆区域无防爆设备"
+    assert [e["matter"] for e in done["items"]] == ["查封甲仓库"]
+    assert everything["total"] == 2
+    assert (await listed(who.other_head))["total"] == 0  # another section's are not theirs
+
+
 async def _bureau(catalog: FastAPI, client: httpx.AsyncClient, office: Headers) -> list[str]:
     """A JC1 seizure with a photo but no audio or video (officers 7 and 8); a JC2 seizure fully
     recorded by officer-9; next day, a JC1 daily inspection by officer-8 whose party was not

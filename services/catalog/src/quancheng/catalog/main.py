@@ -39,6 +39,7 @@ DEFINITION = ServiceDefinition(
         "/api/v1/activities",
         "/api/v1/recording-duties",
         "/api/v1/compliance",
+        "/api/v1/exemptions",
         "/api/v1/archive",
         "/api/v1/cases",
         "/api/v1/statistics",

@@ -468,6 +468,41 @@ class ExplanationRepository(Repository[Interruption | Exemption]):
             rows += (await self.session.exec(query)).all()
         return rows
 
+    async def exemptions_page(
+        self,
+        *,
+        visibility: Visibility,
+        pending: bool | None,
+        section: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[Sequence[tuple[Exemption, Activity]], int]:
+        """Exemptions with their activities, the longest waiting first; ``pending``: only those
+        not yet acknowledged (true) or only those that are (false)."""
+        conditions: list[ColumnElement[bool]] = [visibility.activities()]
+        if pending is not None:
+            acknowledged = col(Exemption.acknowledged_at)
+            conditions.append(acknowledged.is_(None) if pending else acknowledged.is_not(None))
+        if section is not None:
+            conditions.append(col(Activity.section) == section)
+        joined = select(Exemption, Activity).join(
+            Activity, col(Activity.id) == col(Exemption.activity_id)
+        )
+        count = (
+            select(func.count())
+            .select_from(Exemption)
+            .join(Activity, col(Activity.id) == col(Exemption.activity_id))
+            .where(*conditions)
+        )
+        query = (
+            joined.where(*conditions)
+            .order_by(col(Exemption.filed_at), col(Exemption.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        rows = [(exemption, activity) for exemption, activity in await self.session.exec(query)]
+        return rows, (await self.session.exec(count)).one()
+
     async def exemptions_of(self, activity_ids: Collection[UUID]) -> list[Exemption]:
         rows: list[Exemption] = []
         for batch in _batches(activity_ids):

@@ -14,7 +14,15 @@ from quancheng.catalog.inputs import (
     ExemptionWrite,
     InterruptionWrite,
 )
-from quancheng.catalog.models import ActivityStatus, ActivityType, Duty, FindingCode, kind_label
+from quancheng.catalog.models import (
+    Activity,
+    ActivityStatus,
+    ActivityType,
+    Duty,
+    Exemption,
+    FindingCode,
+    kind_label,
+)
 from quancheng.common.auth import Clearance
 from quancheng.common.limits import Page
 from quancheng.common.times import Instant
@@ -151,6 +159,28 @@ class ExemptionRead(ExemptionWrite):
     @computed_field
     def reason_label(self) -> str:
         return self.reason.label
+
+
+class ExemptionListed(ExemptionRead):
+    """An exemption in the list, with what its activity is."""
+
+    matter: str
+    section: str
+    started_at: Instant
+
+    @classmethod
+    def of(cls, exemption: Exemption, activity: Activity) -> ExemptionListed:
+        read = ExemptionRead.model_validate(exemption)  # its fields, not its computed label
+        return cls(
+            **dict(read),
+            matter=activity.matter,
+            section=activity.section,
+            started_at=activity.started_at,
+        )
+
+
+class ExemptionPage(Page[ExemptionListed]):
+    """A page of exemptions."""
 
 
 class FindingRead(Read):

@@ -15,6 +15,7 @@ from quancheng.catalog.inputs import ExemptionWrite, InterruptionWrite
 from quancheng.catalog.models import Activity, ActivityStatus, Exemption, Interruption
 from quancheng.catalog.repository import ExplanationRepository
 from quancheng.catalog.service import activities, staff
+from quancheng.catalog.service.records import visibility
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
 from quancheng.common.clock import utcnow
@@ -97,6 +98,26 @@ async def exemptions(
 ) -> Sequence[Exemption]:
     activity = await activities.get(session, principal, activity_id)
     return await ExplanationRepository(session).exemptions_of([activity.id])
+
+
+async def list_exemptions(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    pending: bool | None,
+    section: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[tuple[Exemption, Activity]], int]:
+    """The exemptions of the activities the caller may see (a head: the section's, waiting for
+    the acknowledgement)."""
+    return await ExplanationRepository(session).exemptions_page(
+        visibility=visibility(principal),
+        pending=pending,
+        section=section,
+        offset=offset,
+        limit=limit,
+    )
 
 
 async def _filable(session: AsyncSession, principal: Principal, activity_id: UUID) -> Activity:

@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends
+from fastapi import Depends, Query
 
 from quancheng.catalog.api.params import ActivityQuery
 from quancheng.catalog.inputs import DutyWrite, ExemptionWrite, InterruptionWrite
@@ -13,11 +13,14 @@ from quancheng.catalog.schemas import (
     ActivityCompliance,
     ComplianceReport,
     DutyRead,
+    ExemptionListed,
+    ExemptionPage,
     ExemptionRead,
     InterruptionRead,
 )
 from quancheng.catalog.service import compliance, duties, explanations
 from quancheng.common.auth import CurrentPrincipal, OfficeStaff, Principal, Role, require_roles
+from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, State, secured_router
 
 router = secured_router(tags=["compliance 音像记录合规"])
@@ -100,6 +103,23 @@ async def acknowledge_exemption(
 ) -> ExemptionRead:
     row = await explanations.acknowledge_exemption(session, principal, activity_id, exemption_id)
     return ExemptionRead.model_validate(row)
+
+
+@router.get("/api/v1/exemptions", summary="Exemptions to acknowledge, and acknowledged 未记录说明")
+async def all_exemptions(
+    session: SessionDep,
+    principal: Reviewer,
+    pending: Annotated[
+        bool | None, Query(description="true: not yet acknowledged; false: acknowledged")
+    ] = None,
+    section: str | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> ExemptionPage:
+    rows, total = await explanations.list_exemptions(
+        session, principal, pending=pending, section=section, offset=offset, limit=limit
+    )
+    return ExemptionPage(items=[ExemptionListed.of(e, a) for e, a in rows], total=total)
 
 
 @router.get(
