@@ -332,3 +332,49 @@ def test_an_archivist_describes_archives_and_exports_a_case(
     assert any(n.endswith("bagit.txt") for n in names)
     assert any(n.endswith("仓库检查.mp4") for n in names)
     expect(page.get_by_test_id("export-progress")).to_contain_text("已导出 案件 应急检〔2026〕9号")
+
+
+@pytest.mark.req("A-5")
+def test_the_head_acknowledges_an_exemption_from_the_list_of_those_waiting(
+    page: Page,
+    platform_url: str,
+    sign_in: SignIn,
+    choose: Choose,
+    office_api: httpx.Client,
+    officer_api: httpx.Client,
+) -> None:
+    start = datetime.now(BUREAU).replace(second=0, microsecond=0) - timedelta(hours=6)
+    created = office_api.post(
+        "/api/v1/activities",
+        json={
+            "kind": "coercion",
+            "type": "sealing_seizure",
+            "matter": "查封防爆区域仓库",
+            "section": "WEB1",
+            "officers": [OFFICER],
+            "started_at": start.isoformat(),
+            "ended_at": (start + timedelta(minutes=40)).isoformat(),
+        },
+    )
+    assert created.status_code == 201, created.text
+    filed = officer_api.post(
+        f"/api/v1/activities/{created.json()['id']}/exemptions",
+        json={
+            "reason": "explosion_hazard",
+            "basis": "《安全生产执法音像记录规定》",
+            "work_record": "现场为防爆区域，无防爆执法记录仪，未录像",
+        },
+    )
+    assert filed.status_code == 201, filed.text
+
+    sign_in(page, Role.SECTION_HEAD)
+    page.goto(f"{platform_url}/console/exemptions")
+    row = page.get_by_test_id("exemptions").get_by_role("row").filter(has_text="查封防爆区域仓库")
+    expect(row).to_contain_text("易燃易爆区域无防爆设备")
+    row.get_by_role("button", name="确认").click()
+    expect(row).to_have_count(0)  # no longer waiting
+
+    choose(page, "状态", "已确认")
+    page.get_by_role("button", name="查询").click()
+    done = page.get_by_test_id("exemptions").get_by_role("row").filter(has_text="查封防爆区域仓库")
+    expect(done).to_contain_text("web-head")

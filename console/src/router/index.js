@@ -17,6 +17,7 @@ export const pages = [
   { path: 'records', name: 'records', title: '音像记录', group: 'records', roles: ['office', 'archivist', 'supervisor', 'section_head', 'custodian', 'officer'], view: () => import('../views/records/Records.vue') },
   { path: 'uploads', name: 'uploads', title: '上传记录', group: 'records', roles: ['officer', 'section_head', 'custodian', 'office', 'supervisor'], view: () => import('../views/records/Uploads.vue') },
   { path: 'unassigned', name: 'unassigned', title: '待关联记录', group: 'records', roles: ['section_head', 'office'], view: () => import('../views/records/Unassigned.vue') },
+  { path: 'exemptions', name: 'exemptions', title: '待确认说明', group: 'records', roles: ['section_head', 'office', 'supervisor'], view: () => import('../views/activities/Exemptions.vue') },
   { path: 'activities', name: 'activities', title: '执法活动', group: 'records', roles: ['office', 'archivist', 'supervisor', 'section_head', 'officer'], view: () => import('../views/activities/Activities.vue') },
   { path: 'activities/:id', name: 'activity', title: '活动详情', group: 'records', hidden: true, view: () => import('../views/activities/Activity.vue') },
   { path: 'enterprises', name: 'enterprises', title: '企业', group: 'records', roles: ['office', 'archivist', 'supervisor', 'section_head', 'custodian', 'officer'], view: () => import('../views/enterprises/Enterprises.vue') },
