@@ -198,6 +198,7 @@ def test_the_head_ties_recordings_to_the_activity_and_the_officer_explains_the_g
     sign_in: SignIn,
     office_api: httpx.Client,
     officer_api: httpx.Client,
+    axe_check: Callable[[Page], None],
     screenshot: Callable[[Page, str], Path],
 ) -> None:
     start = datetime.now(BUREAU).replace(second=0, microsecond=0) - timedelta(hours=3)
@@ -252,6 +253,7 @@ def test_the_head_ties_recordings_to_the_activity_and_the_officer_explains_the_g
     expect(officer.get_by_text("未发现问题")).to_be_visible()
     expect(officer.get_by_text("记录中断且未说明原因")).to_have_count(0)
     expect(officer.get_by_role("cell", name="设备电量耗尽，更换电池后继续记录")).to_be_visible()
+    axe_check(officer)
     screenshot(officer, "officer-gap-explained")
 
 
