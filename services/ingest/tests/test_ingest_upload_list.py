@@ -142,6 +142,6 @@ async def test_uploads_sort_by_a_key_either_way(
 
     names = [u["filename"] for u in oldest_first["items"]]
     assert names == ["检查记录.pdf", "询问笔录.pdf", "现场.pdf"]
-    assert [u["officer_id"] for u in by_officer["items"]][0] == "officer-9"
+    assert by_officer["items"][0]["officer_id"] == "officer-9"
     assert refused.status_code == 400
     assert "created_at" in refused.json()["message_zh"]
