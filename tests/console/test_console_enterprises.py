@@ -59,6 +59,9 @@ def test_the_office_registers_an_enterprise_and_sorts_the_list(
     dialog.get_by_label("统一社会信用代码").fill("91110000600037341L")
     dialog.get_by_label("重大危险源").fill("液氨储罐")
     dialog.get_by_label("重大危险源").press("Enter")
+    # A click elsewhere closes the select's options, which would cover the buttons below it.
+    dialog.get_by_label("企业名称").click()
+    expect(page.get_by_role("listbox", name="重大危险源")).to_be_hidden()
     dialog.get_by_role("button", name="保存").click()
     expect(dialog).to_be_hidden()
 
