@@ -9,7 +9,9 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -292,3 +294,31 @@ def choose() -> Callable[[Page | Locator, str, str], None]:
     """``choose(within, label, option)``: picks ``option`` in the Element Plus select named
     ``label`` (its wrapper takes the click; the options open at the page's end)."""
     return _choose
+
+
+@pytest.fixture(scope="session")
+def make_activity(
+    office_api: httpx.Client, bureau: dict[Role, str]
+) -> Callable[..., dict[str, Any]]:
+    """``make_activity(matter, kind, type, started_at, ended_at, **fields)``: an activity of
+    section WEB1 with web-officer, registered by the office; returns it as the API answers."""
+
+    def make(
+        matter: str, kind: str, type: str, started_at: datetime, ended_at: datetime, **fields: Any
+    ) -> dict[str, Any]:
+        body = {
+            "kind": kind,
+            "type": type,
+            "matter": matter,
+            "section": SECTION,
+            "officers": [ACCOUNTS[Role.OFFICER][0]],
+            "started_at": started_at.isoformat(),
+            "ended_at": ended_at.isoformat(),
+            **fields,
+        }
+        created = office_api.post("/api/v1/activities", json=body)
+        assert created.status_code == 201, created.text
+        activity: dict[str, Any] = created.json()
+        return activity
+
+    return make

@@ -8,6 +8,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -84,7 +85,7 @@ def test_an_enterprises_file_shows_its_activities_and_exports_its_archive(
     page: Page,
     platform_url: str,
     sign_in: SignIn,
-    office_api: httpx.Client,
+    make_activity: Callable[..., dict[str, Any]],
     enterprises: dict[str, str],
     tmp_path: Path,
     axe_check: Callable[[Page], None],
@@ -92,21 +93,15 @@ def test_an_enterprises_file_shows_its_activities_and_exports_its_archive(
 ) -> None:
     start = datetime.now(BUREAU).replace(second=0, microsecond=0) - timedelta(days=1)
     enterprise_id = enterprises["安达化工有限公司"]
-    created = office_api.post(
-        "/api/v1/activities",
-        json={
-            "kind": "inspection",
-            "type": "daily_inspection",
-            "matter": "安达化工储罐区检查",
-            "section": "WEB1",
-            "officers": ["web-officer"],
-            "enterprise_id": enterprise_id,
-            "started_at": start.isoformat(),
-            "ended_at": (start + timedelta(hours=1)).isoformat(),
-            "hidden_dangers_found": 2,
-        },
+    make_activity(
+        "安达化工储罐区检查",
+        "inspection",
+        "daily_inspection",
+        start,
+        start + timedelta(hours=1),
+        enterprise_id=enterprise_id,
+        hidden_dangers_found=2,
     )
-    assert created.status_code == 201, created.text
 
     sign_in(page, Role.ARCHIVIST)
     page.goto(f"{platform_url}/console/enterprises")

@@ -196,25 +196,15 @@ def test_the_head_ties_recordings_to_the_activity_and_the_officer_explains_the_g
     page: Page,
     platform_url: str,
     sign_in: SignIn,
-    office_api: httpx.Client,
+    make_activity: Callable[..., dict[str, Any]],
     officer_api: httpx.Client,
     axe_check: Callable[[Page], None],
     screenshot: Callable[[Page, str], Path],
 ) -> None:
     start = datetime.now(BUREAU).replace(second=0, microsecond=0) - timedelta(hours=3)
-    activity = office_api.post(
-        "/api/v1/activities",
-        json={
-            "kind": "coercion",
-            "type": "sealing_seizure",
-            "matter": "查封危化品仓库",
-            "section": "WEB1",
-            "officers": [OFFICER],
-            "started_at": start.isoformat(),
-            "ended_at": (start + timedelta(minutes=60)).isoformat(),
-        },
+    activity = make_activity(
+        "查封危化品仓库", "coercion", "sealing_seizure", start, start + timedelta(minutes=60)
     )
-    assert activity.status_code == 201, activity.text
     for name, begins, ends in (("查封-上半段.mp4", 0, 20), ("查封-下半段.mp4", 40, 60)):
         upload(
             officer_api,
@@ -237,7 +227,7 @@ def test_the_head_ties_recordings_to_the_activity_and_the_officer_explains_the_g
     screenshot(head, "head-unassigned-done")
 
     sign_in(officer, Role.OFFICER)
-    officer.goto(f"{platform_url}/console/activities/{activity.json()['id']}")
+    officer.goto(f"{platform_url}/console/activities/{activity['id']}")
     findings = officer.get_by_test_id("findings")
     gap = findings.get_by_role("row").filter(has_text="记录中断且未说明原因")
     expect(gap).to_contain_text(picker(start + timedelta(minutes=20)))
@@ -264,27 +254,21 @@ def test_an_archivist_describes_archives_and_exports_a_case(
     platform_url: str,
     sign_in: SignIn,
     office_api: httpx.Client,
+    make_activity: Callable[..., dict[str, Any]],
     officer_api: httpx.Client,
     tmp_path: Path,
     axe_check: Callable[[Page], None],
     screenshot: Callable[[Page, str], Path],
 ) -> None:
     start = datetime.now(BUREAU).replace(second=0, microsecond=0) - timedelta(hours=5)
-    created = office_api.post(
-        "/api/v1/activities",
-        json={
-            "kind": "inspection",
-            "type": "daily_inspection",
-            "matter": "烟花爆竹仓库检查",
-            "case_number": "应急检〔2026〕9号",
-            "section": "WEB1",
-            "officers": [OFFICER],
-            "started_at": start.isoformat(),
-            "ended_at": (start + timedelta(minutes=30)).isoformat(),
-        },
+    activity = make_activity(
+        "烟花爆竹仓库检查",
+        "inspection",
+        "daily_inspection",
+        start,
+        start + timedelta(minutes=30),
+        case_number="应急检〔2026〕9号",
     )
-    assert created.status_code == 201, created.text
-    activity = created.json()
     record_id = upload(
         officer_api,
         filename="仓库检查.mp4",
@@ -342,25 +326,15 @@ def test_the_head_acknowledges_an_exemption_from_the_list_of_those_waiting(
     platform_url: str,
     sign_in: SignIn,
     choose: Choose,
-    office_api: httpx.Client,
+    make_activity: Callable[..., dict[str, Any]],
     officer_api: httpx.Client,
 ) -> None:
     start = datetime.now(BUREAU).replace(second=0, microsecond=0) - timedelta(hours=6)
-    created = office_api.post(
-        "/api/v1/activities",
-        json={
-            "kind": "coercion",
-            "type": "sealing_seizure",
-            "matter": "查封防爆区域仓库",
-            "section": "WEB1",
-            "officers": [OFFICER],
-            "started_at": start.isoformat(),
-            "ended_at": (start + timedelta(minutes=40)).isoformat(),
-        },
+    activity = make_activity(
+        "查封防爆区域仓库", "coercion", "sealing_seizure", start, start + timedelta(minutes=40)
     )
-    assert created.status_code == 201, created.text
     filed = officer_api.post(
-        f"/api/v1/activities/{created.json()['id']}/exemptions",
+        f"/api/v1/activities/{activity['id']}/exemptions",
         json={
             "reason": "explosion_hazard",
             "basis": "《安全生产执法音像记录规定》",
