@@ -18,7 +18,7 @@ OWN_TABLES = {
     "device-registry": {"devices", "device_events"},
     "ingest": {"known_devices"},
     "catalog": {"known_sections", "known_officers"},
-    "access-gateway": set(),
+    "access-gateway": {"accounts", "access_requests", "section_heads", "viewing_sessions"},
     "retention": set(),
 }
 

@@ -39,9 +39,10 @@ class Page(BaseModel, Generic[T]):
 
 
 # Bodies that their routes bound themselves, far beyond any JSON: tus uploads (ingest holds each
-# to its Upload-Length, at most max_upload_gib) and the registry's spreadsheet import (20 MiB).
-# These are the public paths, which the gateway forwards unchanged, so it passes them uncapped.
-UNCAPPED_PATHS = ("/files", "/api/v1/imports")
+# to its Upload-Length, at most max_upload_gib), the registry's spreadsheet import (20 MiB) and
+# the gateway's access documents (max_document_mib). These are public paths, which the gateway
+# serves or forwards unchanged, so it passes them uncapped.
+UNCAPPED_PATHS = ("/files", "/api/v1/imports", "/api/v1/access-documents")
 
 # PostgreSQL refuses NUL in text, and no name, code or search needs a control character.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -21,6 +21,7 @@ PUBLIC_OPERATIONS: dict[str, tuple[str, ...]] = {
     "/openapi.json": ("get",),
     "/api/v1/device-tokens": ("post",),
     "/api/v1/sign-in": ("post",),
+    "/api/v1/playback/{ticket}": ("get",),  # a ticket, not a token: what a <video> can present
 }
 
 _TUS_VERSION = {"Tus-Resumable": {"description": "1.0.0", "schema": {"type": "string"}}}

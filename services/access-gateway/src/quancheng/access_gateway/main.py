@@ -6,7 +6,16 @@ from dataclasses import replace
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from quancheng.access_gateway.api.routes import accounts, console, docs, identity, proxy
+from quancheng.access_gateway import consumers
+from quancheng.access_gateway.api.routes import (
+    access,
+    accounts,
+    console,
+    docs,
+    identity,
+    proxy,
+    viewing,
+)
 from quancheng.access_gateway.config import MIGRATIONS, SERVICE_NAME
 from quancheng.access_gateway.service.health import health_of_services, readiness_of_services
 from quancheng.access_gateway.service.proxy import upstreams_hook
@@ -25,9 +34,13 @@ DEFINITION = ServiceDefinition(
         docs.public,
         identity.public,
         accounts.public,
+        viewing.public,
         identity.router,
         accounts.router,
+        access.router,
+        viewing.router,
     ],
+    consumers=consumers.register,
     forwarders=[proxy.public],
     catch_all=proxy.router,
     health_details=health_of_services,

@@ -112,6 +112,28 @@ class RecordAssignment(BaseModel):
     activity_id: UUID | None = Field(description="null: unlink")
 
 
+class RecordSelectionRequest(BaseModel):
+    """What an access request is for (the access gateway asks): records by id, an activity's,
+    a case's or an enterprise's; the records are all of those together."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    record_ids: list[UUID] = Field(default_factory=list, max_length=500)
+    activity_id: UUID | None = None
+    case_number: str | None = Field(default=None, min_length=1, max_length=64, description="案号")
+    enterprise_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _names_something(self) -> RecordSelectionRequest:
+        named = (self.activity_id, self.case_number, self.enterprise_id)
+        if not self.record_ids and all(n is None for n in named):
+            raise invalid(
+                "name records, an activity, a case number or an enterprise",
+                "请至少指定记录、执法活动、案号或企业之一",
+            )
+        return self
+
+
 class KeyStage(BaseModel):
     """A key stage 关键环节 of an activity and how it is recorded (B-4b)."""
 

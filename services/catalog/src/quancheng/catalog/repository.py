@@ -222,6 +222,33 @@ class RecordRepository(Repository[Record]):
         query = select(Record).where(col(Record.record_id) == record_id, visibility.records())
         return (await self.session.exec(query)).first()
 
+    async def selection(
+        self,
+        *,
+        visibility: Visibility,
+        record_ids: Collection[UUID],
+        activity_ids: Collection[UUID],
+        enterprise_id: UUID | None,
+        limit: int,
+    ) -> tuple[Sequence[Record], int]:
+        """The records the caller may see that are named by id, tied to one of the activities or
+        to the enterprise: the first ``limit`` captured (undated last, then by id), and how
+        many there are in all."""
+        named: list[ColumnElement[bool]] = []
+        if record_ids:
+            named.append(col(Record.record_id).in_(list(record_ids)))
+        if activity_ids:
+            named.append(col(Record.activity_id).in_([str(a) for a in activity_ids]))
+        if enterprise_id is not None:
+            named.append(col(Record.enterprise_id) == enterprise_id)
+        return await self._paged(
+            visibility.records(),
+            or_(*named) if named else false(),
+            order_by=[col(Record.captured_at).asc().nulls_last(), col(Record.record_id).asc()],
+            offset=0,
+            limit=limit,
+        )
+
     def _dialect(self) -> str:
         bind = self.session.bind
         return "postgresql" if bind is None else bind.dialect.name

@@ -76,6 +76,36 @@ class RecordPage(Page[RecordRead]):
     """A page of records."""
 
 
+class SelectedRecord(Read):
+    """A record an access request names, with what the access gateway judges and serves it by."""
+
+    record_id: UUID
+    filename: str
+    kind: str
+    size: int
+    sha256: str
+    object_key: str
+    section: str | None
+    handling_section: str | None = Field(
+        description="承办科室 (C-4) as described, or else the recording's section"
+    )
+    secrecy: Clearance
+    privacy_flags: list[str]
+    activity_id: str | None
+    case_number: str | None = Field(description="its activity's 案号")
+    enterprise_id: UUID | None
+    captured_at: Instant | None
+    captured_until: Instant | None
+    archived_at: Instant | None
+
+
+class RecordSelection(Read):
+    """The records an access request names, captured first (undated last)."""
+
+    items: list[SelectedRecord]
+    missing: list[UUID] = Field(description="record ids named that are no record the caller sees")
+
+
 class EnterpriseRead(EnterpriseWrite):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 

@@ -1,5 +1,6 @@
 """What every repository does with its table: find a row by its key, add one (or keep the changes
-made to one read before), and read a page of rows with their total."""
+made to one read before) or rows of the tables that belong with it, and read a page of rows with
+their total."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ class Repository(Generic[M]):
         self.session.add(row)
         await self.session.flush()
         return row
+
+    async def keep(self, *rows: SQLModel) -> None:
+        """Rows of the tables that belong with ``model`` (a request's items, say), new or
+        changed."""
+        self.session.add_all(rows)
+        await self.session.flush()
 
     async def _paged(
         self,

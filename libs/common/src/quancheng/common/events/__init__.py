@@ -4,7 +4,9 @@ from quancheng.common.events.bus import DeadLetters, EventBus, Handler, Message,
 from quancheng.common.events.consumer import Consumers, DeadLetter, ProcessedEvent
 from quancheng.common.events.contracts import (
     EVENT_TYPES,
+    AccessEnded,
     AccessGranted,
+    AccessRejected,
     AccessRequested,
     AccessViewed,
     DeviceIssued,
@@ -25,7 +27,9 @@ from quancheng.common.events.outbox import OutboxMessage, OutboxRelay, record
 
 __all__ = [
     "EVENT_TYPES",
+    "AccessEnded",
     "AccessGranted",
+    "AccessRejected",
     "AccessRequested",
     "AccessViewed",
     "Consumers",

@@ -69,36 +69,75 @@ class RecordingIngested(Event):
     flag: str | None = None  # accepted, but to be looked at (e.g. a scan below 180 PPI)
 
 
-class AccessRequested(Event):
+class AccessEvent(Event):
+    """The access (调阅) workflow's events share one stream, so that one request's arrive in
+    order: requested, granted or rejected, then completed, expired or revoked."""
+
+    stream = "access"
+    aggregate_field = "request_id"
+
+    request_id: UUID
+
+
+class AccessRequested(AccessEvent):
+    """A request registered (C-5..C-8): who asks, for what, and whose approval it needs."""
+
     event_type = "access.requested"
-    aggregate_field = "request_id"
 
-    request_id: UUID
-    requester: str
-    requester_kind: str
+    requester: str  # the account, or the outside requester's name
+    requester_kind: str  # own_section, other_section, counterparty, visitor, letter
+    registered_by: str
     record_ids: list[UUID]
+    sections: list[str]  # the records' handling sections
+    approvers_needed: list[str]  # sections whose head must approve; empty: granted at once
+    access: str  # view or copy
     purpose: str
-    section: str | None = None
 
 
-class AccessGranted(Event):
+class AccessGranted(AccessEvent):
+    """A grant in force: these records, this kind of access, until ``valid_until``."""
+
     event_type = "access.granted"
-    aggregate_field = "request_id"
 
-    request_id: UUID
-    approver: str
+    approvers: list[str]  # empty: granted at once (the handling section's own request)
     record_ids: list[UUID]
+    access: str
+    valid_from: datetime
     valid_until: datetime
 
 
+class AccessRejected(AccessEvent):
+    event_type = "access.rejected"
+
+    by: str
+    section: str
+    opinion: str
+
+
+class AccessEnded(AccessEvent):
+    """A grant's end: ``how`` is completed, expired or revoked; ``by`` is "system" for expiry."""
+
+    event_type = "access.ended"
+
+    how: str
+    by: str
+    reason: str | None = None
+
+
 class AccessViewed(Event):
+    """One look at a record under a grant: a playback ticket issued, a range of it served, or a
+    copy of it handed out."""
+
     event_type = "access.viewed"
     aggregate_field = "record_id"
 
-    request_id: UUID | None
+    request_id: UUID
     record_id: UUID
     viewer: str
     accompanied_by: str | None = None
+    session_id: UUID | None = None
+    range: str | None = None  # the bytes served ("0-1048575"); None when a ticket was issued
+    copied: bool = False  # a copy of the whole record was handed out (A-13b)
 
 
 class EvidenceExported(Event):
@@ -236,6 +275,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RecordingIngested,
         AccessRequested,
         AccessGranted,
+        AccessRejected,
+        AccessEnded,
         AccessViewed,
         EvidenceExported,
         DeviceRegistered,

@@ -1,6 +1,7 @@
 """The test kit every suite shares: a client for any service's app, tokens as request headers,
 and the seeding of the test bureau (its staff, devices issued to its officers, an uploaded
-recording). Test modules import it; fixtures stay in the conftest files.
+recording, records to ask access for). Test modules import it; fixtures stay in the conftest
+files.
 
 It imports no service: an app, or the factory that makes one, is passed in.
 """
@@ -9,17 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
+from sqlmodel import col, select
 from starlette.applications import Starlette
 
-from quancheng.common.auth import Role
-from quancheng.common.db import Database
-from quancheng.common.events import Event, OfficerRegistered, SectionChanged, encode
+from quancheng.common.audit import AuditEntry
+from quancheng.common.auth import Clearance, Role
+from quancheng.common.db import Database, session_scope
+from quancheng.common.events import (
+    Event,
+    OfficerRegistered,
+    OutboxMessage,
+    SectionChanged,
+    encode,
+)
 from quancheng.common.service import ServiceState
 from quancheng.common.settings import Settings
 
@@ -259,3 +270,151 @@ async def upload_recording(
             return str(receipt.json()["record_id"])
         await asyncio.sleep(0.1)
     raise AssertionError(f"upload {meta.get('filename')} never completed")
+
+
+# The access workflow's test bureau: recordings of two sections, to be asked for.
+ACCESS_REQUESTS = "/api/v1/access-requests"
+ACCESS_DOCUMENTS = "/api/v1/access-documents"
+SCANNED_PDF = b"%PDF-1.7\n% a scanned business licence\n"
+
+
+@dataclass(frozen=True)
+class AccessBureau:
+    """JC1 (head-1; officers 7 and 8) and JC2 (head-2; officer 9). JC1 keeps an open
+    recording, one with faces flagged, and a secret one; JC2 an open one."""
+
+    office: Headers
+    archivist: Headers
+    head1: Headers
+    head2: Headers
+    officer8: Headers  # JC1
+    officer9: Headers  # JC2
+    open1: str
+    flagged1: str
+    secret1: str
+    open2: str
+
+
+async def _access_recording(
+    embedded: Embedded, officer: Headers, officer_id: str, device_id: str, name: str
+) -> str:
+    meta = {
+        "filename": name,
+        "device_id": device_id,
+        "officer_id": officer_id,
+        "kind": "video",
+        "captured_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+    }
+    return await upload_recording(embedded.client, officer, meta, name.encode() * 1000)
+
+
+async def access_bureau(embedded: Embedded, token: TokenFactory) -> AccessBureau:
+    """Seed :class:`AccessBureau` through the gateway."""
+    office = embedded.auth(token("office-1", Role.OFFICE, clearance=Clearance.TOP_SECRET))
+    client = embedded.client
+    await seed_staff(client, office)
+    await appoint(client, office, "JC1", head="head-1")
+    await appoint(client, office, "JC2", head="head-2")
+    officer7 = embedded.auth(token("officer-7", Role.OFFICER, section="JC1"))
+    officer9 = embedded.auth(token("officer-9", Role.OFFICER, section="JC2"))
+    device1 = await issued_device(client, office, officer7, serial="BC-1")
+    device2 = await issued_device(
+        client, office, officer9, serial="BC-2", officer_id="officer-9", section="JC2"
+    )
+    open1 = await _access_recording(embedded, officer7, "officer-7", device1, "检查.mp4")
+    flagged1 = await _access_recording(embedded, officer7, "officer-7", device1, "询问.mp4")
+    secret1 = await _access_recording(embedded, officer7, "officer-7", device1, "查封.mp4")
+    open2 = await _access_recording(embedded, officer9, "officer-9", device2, "复查.mp4")
+    for _ in range(100):  # the records travel through the outbox relay
+        listed = await client.get("/api/v1/records", headers=office)
+        if listed.json()["total"] == 4:
+            break
+        await asyncio.sleep(0.1)
+    for record_id, body in (
+        (flagged1, {"privacy_flags": ["人脸", "未成年人"]}),
+        (secret1, {"secrecy": "secret"}),
+    ):
+        described = await client.put(
+            f"/api/v1/records/{record_id}/archival", json=body, headers=office
+        )
+        assert described.status_code == 200, described.text
+    return AccessBureau(
+        office=office,
+        archivist=embedded.auth(token("archivist-1", Role.ARCHIVIST, clearance=Clearance.SECRET)),
+        head1=embedded.auth(token("head-1", Role.SECTION_HEAD, section="JC1")),
+        head2=embedded.auth(token("head-2", Role.SECTION_HEAD, section="JC2")),
+        officer8=embedded.auth(token("officer-8", Role.OFFICER, section="JC1")),
+        officer9=officer9,
+        open1=open1,
+        flagged1=flagged1,
+        secret1=secret1,
+        open2=open2,
+    )
+
+
+def ask_for(*record_ids: str, **more: Any) -> dict[str, Any]:
+    """An access request's body: to view ``record_ids`` for a week, unless ``more`` says else."""
+    return {"record_ids": list(record_ids), "purpose": "核查执法过程", "days": 7, **more}
+
+
+async def submitted_request(
+    embedded: Embedded, headers: Headers, body: dict[str, Any]
+) -> dict[str, Any]:
+    made = await embedded.client.post(ACCESS_REQUESTS, json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    request: dict[str, Any] = made.json()
+    return request
+
+
+async def decide_request(
+    embedded: Embedded, headers: Headers, request_id: str, decision: str = "approved", **more: Any
+) -> Any:
+    body = {"decision": decision, "opinion": "同意调阅" if decision == "approved" else "不同意"}
+    return await embedded.client.post(
+        f"{ACCESS_REQUESTS}/{request_id}/decisions", json={**body, **more}, headers=headers
+    )
+
+
+async def attach_document(
+    embedded: Embedded, headers: Headers, request_id: str, kind: str, data: bytes = SCANNED_PDF
+) -> Any:
+    return await embedded.client.post(
+        ACCESS_DOCUMENTS,
+        params={"request_id": request_id, "kind": kind, "filename": f"{kind}.pdf"},
+        content=data,
+        headers={**headers, "Content-Type": "application/pdf"},
+    )
+
+
+async def told_and_audited(embedded: Embedded, request_id: str) -> tuple[list[str], list[str]]:
+    """The events the gateway told about a request (oldest first), and the actions its audit
+    trail holds for it."""
+    state: ServiceState = embedded.app.state.service
+    async with session_scope(state.db) as session:
+        events = (
+            await session.exec(
+                select(OutboxMessage.event_type)
+                .where(col(OutboxMessage.key) == request_id)
+                .order_by(col(OutboxMessage.seq))
+            )
+        ).all()
+        actions = (
+            await session.exec(
+                select(AuditEntry.action)
+                .where(col(AuditEntry.target) == f"access-request:{request_id}")
+                .order_by(col(AuditEntry.seq))
+            )
+        ).all()
+    return list(events), list(actions)
+
+
+async def told_payloads(embedded: Embedded, key: str, event_type: str) -> list[dict[str, Any]]:
+    """The payloads of the gateway's events of ``event_type`` about ``key``."""
+    state: ServiceState = embedded.app.state.service
+    async with session_scope(state.db) as session:
+        rows = await session.exec(
+            select(OutboxMessage.payload).where(
+                col(OutboxMessage.key) == key, col(OutboxMessage.event_type) == event_type
+            )
+        )
+        return [json.loads(payload) for payload in rows.all()]

@@ -1,21 +1,27 @@
-"""Records: who sees which (A-6a, E-10), and finding them."""
+"""Records: who sees which (A-6a, E-10), finding them, and resolving what an access request names
+into them (C-6b)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from quancheng.catalog import config
+from quancheng.catalog.inputs import RecordSelectionRequest
 from quancheng.catalog.models import Record
 from quancheng.catalog.repository import (
+    ActivityFilter,
     ActivityRepository,
     EnterpriseRepository,
     RecordFilter,
     RecordRepository,
     Visibility,
 )
-from quancheng.common.auth import Principal, Role
+from quancheng.common.auth import Clearance, Principal, Role
 from quancheng.common.errors import ApiError
 from quancheng.common.sorting import Sort
 
@@ -79,3 +85,88 @@ async def get_record(session: AsyncSession, principal: Principal, record_id: UUI
     if record is None:
         raise ApiError(404, "record_not_found", "no such record", "未找到该记录")
     return record
+
+
+@dataclass(frozen=True)
+class Selected:
+    """A record of a selection, with what the access gateway needs to judge and serve it."""
+
+    record_id: UUID
+    filename: str
+    kind: str
+    size: int
+    sha256: str
+    object_key: str
+    section: str | None
+    handling_section: str | None
+    secrecy: Clearance
+    privacy_flags: list[str]
+    activity_id: str | None
+    case_number: str | None
+    enterprise_id: UUID | None
+    captured_at: datetime | None
+    captured_until: datetime | None
+    archived_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Selection:
+    items: list[Selected]
+    missing: list[UUID]  # ids named that are no record the caller may see
+
+
+async def select_records(
+    session: AsyncSession, principal: Principal, body: RecordSelectionRequest
+) -> Selection:
+    """The records the request names, in the order they were captured: those named by id,
+    the activity's, those of every activity under the case number, and the enterprise's."""
+    seen = visibility(principal)
+    activity_ids = set() if body.activity_id is None else {body.activity_id}
+    activities = ActivityRepository(session)
+    if body.case_number is not None:
+        wanted = ActivityFilter(case_number=body.case_number)
+        activity_ids |= {a.id for a in await activities.matching(visibility=seen, wanted=wanted)}
+    record_ids = list(dict.fromkeys(body.record_ids))
+    rows, total = await RecordRepository(session).selection(
+        visibility=seen,
+        record_ids=record_ids,
+        activity_ids=activity_ids,
+        enterprise_id=body.enterprise_id,
+        limit=config.MAX_SELECTION,
+    )
+    if total > config.MAX_SELECTION:
+        raise ApiError(
+            422,
+            "too_many_records",
+            f"the request names {total} records, more than the {config.MAX_SELECTION} allowed",
+            f"所选范围共有 {total} 条记录，超过上限 {config.MAX_SELECTION} 条，请缩小范围",
+        )
+    tied = {UUID(r.activity_id) for r in rows if r.activity_id is not None}
+    case_numbers = {a.id: a.case_number for a in await activities.many(tied)}
+    found = {r.record_id for r in rows}
+    return Selection(
+        items=[_selected(r, case_numbers) for r in rows],
+        missing=[r for r in record_ids if r not in found],
+    )
+
+
+def _selected(record: Record, case_numbers: dict[UUID, str | None]) -> Selected:
+    activity = None if record.activity_id is None else UUID(record.activity_id)
+    return Selected(
+        record_id=record.record_id,
+        filename=record.filename,
+        kind=record.kind,
+        size=record.size,
+        sha256=record.sha256,
+        object_key=record.object_key,
+        section=record.section,
+        handling_section=record.handling_section or record.section,
+        secrecy=record.secrecy,
+        privacy_flags=list(record.privacy_flags),
+        activity_id=record.activity_id,
+        case_number=None if activity is None else case_numbers.get(activity),
+        enterprise_id=record.enterprise_id,
+        captured_at=record.captured_at,
+        captured_until=record.captured_until,
+        archived_at=record.archived_at,
+    )

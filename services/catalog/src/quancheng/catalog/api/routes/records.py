@@ -4,20 +4,23 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from quancheng.catalog.api.params import require_offsets
-from quancheng.catalog.inputs import RecordAssignment
+from quancheng.catalog.inputs import RecordAssignment, RecordSelectionRequest
 from quancheng.catalog.models import ActivityKind, ActivityType
 from quancheng.catalog.repository import RECORD_SORTING, RecordFilter
-from quancheng.catalog.schemas import RecordPage, RecordRead
+from quancheng.catalog.schemas import RecordPage, RecordRead, RecordSelection
 from quancheng.catalog.service import activities
 from quancheng.catalog.service import records as service
-from quancheng.common.auth import CurrentPrincipal
+from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
 from quancheng.common.limits import Limit, Offset
 from quancheng.common.service import SessionDep, secured_router
 
 router = secured_router(prefix="/api/v1/records", tags=["records 音像记录"])
+
+# The access gateway, with its service token.
+Integration = Annotated[Principal, Depends(require_roles(Role.INTEGRATION))]
 
 
 @router.get("", summary="Records the caller may see, newest capture first 记录列表")
@@ -68,6 +71,17 @@ async def list_records(
         session, principal, wanted, sort=RECORD_SORTING.parse(sort), offset=offset, limit=limit
     )
     return RecordPage(items=[RecordRead.model_validate(r) for r in rows], total=total)
+
+
+@router.post(
+    "/selection",
+    summary="Resolve records, an activity, a case number or an enterprise into records "
+    "(service accounts) 调阅范围解析",
+)
+async def select_records(
+    body: RecordSelectionRequest, session: SessionDep, principal: Integration
+) -> RecordSelection:
+    return RecordSelection.model_validate(await service.select_records(session, principal, body))
 
 
 @router.get("/{record_id}", summary="One record 记录详情")
