@@ -6,9 +6,11 @@ section head decides for another section's records (B-9, C-5..C-8, B-11, D-17, D
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from openpyxl import load_workbook
 
 from quancheng.access_gateway.service import access as access_service
 from quancheng.common.auth import Role
@@ -313,3 +315,65 @@ async def test_a_grant_always_ends_by_itself_and_can_be_revoked(
     assert revoked.json()["transitions"][-1]["note"] == "调阅事由已消失"
     ended = await told_payloads(embedded, active["id"], "access.ended")
     assert ended[0]["how"] == "revoked"
+
+
+@pytest.mark.req("C-9")
+@pytest.mark.req("B-9")
+async def test_the_register_lists_every_request_with_its_documents_approvals_and_sessions(
+    embedded: Embedded, bureau: AccessBureau
+) -> None:
+    client = embedded.client
+    own = await submitted_request(embedded, bureau.officer8, ask_for(bureau.open1))
+    visitor = {"kind": "visitor", "name": "=HYPERLINK(1)", "unit": "区公安分局"}
+    outside = await submitted_request(
+        embedded,
+        bureau.office,
+        ask_for(bureau.open2, requester={**visitor, "clearance": "internal"}),
+    )
+    for kind in ("introduction_letter", "work_id"):
+        await attach_document(embedded, bureau.office, outside["id"], kind)
+    await decide_request(embedded, bureau.head2, outside["id"])
+    opened = await client.post(
+        "/api/v1/viewing-sessions", json={"request_id": outside["id"]}, headers=bureau.archivist
+    )
+    await client.post(
+        f"/api/v1/viewing-sessions/{opened.json()['id']}/close", headers=bureau.archivist
+    )
+
+    exported = await client.get(
+        "/api/v1/access-register", params={"format": "xlsx"}, headers=bureau.archivist
+    )
+    assert exported.status_code == 200, exported.text
+    assert "attachment" in exported.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(exported.content)).active
+    assert sheet is not None
+    rows = [[str(c.value) for c in row] for row in sheet.iter_rows()]
+    header, first, second = rows
+    assert header[:4] == ["序号", "登记时间", "调阅人类型", "调阅人"]
+    assert first[2:4] == ["承办科室", "officer-8"]
+    assert first[header.index("审批（审批人：意见）")] == "承办科室调阅，无需审批"
+    assert first[header.index("申请编号")] == own["id"]
+    # A name typed like a formula stays text.
+    assert second[3] == "'=HYPERLINK(1)"
+    assert "介绍信 introduction_letter.pdf" in second[header.index("提交材料（SHA-256）")]
+    assert "head-2：同意调阅（同意）" in second[header.index("审批（审批人：意见）")]
+    assert "officer" not in second[header.index("查阅会话（查阅人/陪同人/起止）")]
+    assert "/archivist-1/" in second[header.index("查阅会话（查阅人/陪同人/起止）")]
+    assert second[header.index("核验结果")] == "核验无误"
+
+    by_section = await client.get(
+        "/api/v1/access-register",
+        params={"format": "csv", "section": "JC2"},
+        headers=bureau.office,
+    )
+    lines = by_section.content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 2
+    assert "区公安分局" in lines[1]
+    no_offset = await client.get(
+        "/api/v1/access-register",
+        params={"submitted_from": "2026-01-01T00:00:00"},
+        headers=bureau.office,
+    )
+    assert no_offset.status_code == 422
+    refused = await client.get("/api/v1/access-register", headers=bureau.head1)
+    assert refused.status_code == 403

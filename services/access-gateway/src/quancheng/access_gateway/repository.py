@@ -197,8 +197,8 @@ class ViewingRepository(Repository[ViewingSession]):
 
     model = ViewingSession
 
-    async def of_request(self, request_id: UUID) -> Sequence[ViewingSession]:
-        query = select(ViewingSession).where(col(ViewingSession.request_id) == request_id)
+    async def of_requests(self, request_ids: Collection[UUID]) -> Sequence[ViewingSession]:
+        query = select(ViewingSession).where(col(ViewingSession.request_id).in_(request_ids))
         return (await self.session.exec(query.order_by(col(ViewingSession.opened_at)))).all()
 
     async def ticket(self, ticket_hash: str) -> PlaybackTicket | None:

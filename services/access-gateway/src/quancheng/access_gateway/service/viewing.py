@@ -205,7 +205,7 @@ async def sessions(
 ) -> list[SessionView]:
     await access.readable(session, principal, request_id)
     return [
-        await _view(session, s) for s in await ViewingRepository(session).of_request(request_id)
+        await _view(session, s) for s in await ViewingRepository(session).of_requests([request_id])
     ]
 
 

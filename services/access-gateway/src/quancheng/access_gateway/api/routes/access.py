@@ -3,14 +3,13 @@ end of a grant."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import Query, Request
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from quancheng.access_gateway.inputs import AccessDecisionCreate, AccessEnd, AccessRequestCreate
 from quancheng.access_gateway.models import AccessStatus, DocumentKind, RequesterKind
@@ -21,7 +20,7 @@ from quancheng.access_gateway.schemas import (
     AccessRequestPage,
     AccessRequestRead,
 )
-from quancheng.access_gateway.service import access
+from quancheng.access_gateway.service import access, register
 from quancheng.access_gateway.service.proxy import upstreams_of
 from quancheng.access_gateway.service.selection import RecordSelector
 from quancheng.common.auth import CurrentPrincipal
@@ -65,7 +64,7 @@ async def list_requests(
     section: Annotated[str | None, Query(description="naming records of this section")] = None,
     record_id: UUID | None = None,
     submitted_from: Moment | None = None,
-    submitted_to: Annotated[datetime | None, Query(description="exclusive")] = None,
+    submitted_to: Annotated[Moment | None, Query(description="exclusive")] = None,
     awaiting_me: Annotated[
         bool, Query(description="only those awaiting the caller's decision as section head")
     ] = False,
@@ -217,4 +216,43 @@ async def read_document(
             "Content-Disposition": f"inline; filename*=UTF-8''{quote(document.filename)}",
             "X-Content-SHA256": document.sha256,
         },
+    )
+
+
+@router.get(
+    "/api/v1/access-register",
+    summary="The register 调阅登记簿, filtered as the request list, as XLSX or CSV 导出登记簿",
+    response_class=Response,
+    responses={
+        200: {"description": "the register file, as an attachment"},
+        403: {"description": "not the office, an archivist or a supervisor"},
+        422: {"description": "more requests match than one export holds"},
+    },
+)
+async def export_register(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    format: register.RegisterFormat = register.RegisterFormat.XLSX,
+    status: AccessStatus | None = None,
+    requester_kind: RequesterKind | None = None,
+    section: Annotated[str | None, Query(description="naming records of this section")] = None,
+    record_id: UUID | None = None,
+    submitted_from: Moment | None = None,
+    submitted_to: Annotated[Moment | None, Query(description="exclusive")] = None,
+) -> Response:
+    wanted = AccessFilter(
+        status=status,
+        requester_kind=requester_kind,
+        section=section,
+        record_id=record_id,
+        submitted_from=submitted_from,
+        submitted_to=submitted_to,
+    )
+    settings = service_state(request).settings
+    exported = await register.export(session, principal, settings, wanted, format)
+    return Response(
+        exported.content,
+        media_type=exported.content_type,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(exported.filename)}"},
     )
