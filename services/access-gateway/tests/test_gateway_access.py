@@ -5,6 +5,7 @@ section head decides for another section's records (B-9, C-5..C-8, B-11, D-17, D
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
+from quancheng.access_gateway.main import grant_sweeper
 from quancheng.access_gateway.service import access as access_service
 from quancheng.common.auth import Role
 from quancheng.common.testing.kit import (
@@ -377,3 +379,20 @@ async def test_the_register_lists_every_request_with_its_documents_approvals_and
     assert no_offset.status_code == 422
     refused = await client.get("/api/v1/access-register", headers=bureau.head1)
     assert refused.status_code == 403
+
+
+@pytest.mark.req("C-6b")
+async def test_a_grant_expires_on_time_even_if_nobody_reads_it(
+    embedded: Embedded, bureau: AccessBureau, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = await submitted_request(embedded, bureau.officer8, ask_for(bureau.open1, days=1))
+    later = datetime.now(UTC) + timedelta(days=2)
+    monkeypatch.setattr(access_service, "utcnow", lambda: later)
+    monkeypatch.setattr(embedded.settings.gateway, "grant_sweep_seconds", 0.05)
+    async with grant_sweeper(embedded.app):  # type: ignore[arg-type]
+        for _ in range(100):
+            events, _ = await told_and_audited(embedded, request["id"])
+            if events[-1] == "access.ended":
+                break
+            await asyncio.sleep(0.05)
+    assert events == ["access.requested", "access.granted", "access.ended"]

@@ -184,8 +184,10 @@ class GatewaySettings(BaseModel):
     # The web console's build (``vite build`` of console/): relative to the working directory,
     # which is the repository's root under ``make run``; the images set their own.
     console_dir: Path = Path("console/dist")
-    # An access grant (调阅) always ends: a request may ask for at most this many days.
+    # An access grant (调阅) always ends: a request may ask for at most this many days. Grants
+    # whose period began or ended are moved this often (and whenever one is read).
     max_grant_days: int = Field(default=30, ge=1, le=366)
+    grant_sweep_seconds: float = Field(default=60, gt=0, le=3600)
     # Documents kept with an access request (licences, letters, the signed hand-over).
     max_document_mib: int = Field(default=20, ge=1, le=1024)
     # A playback ticket lasts at most this long, and ends sooner when unused for the idle time.

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from fastapi import FastAPI
@@ -17,12 +21,40 @@ from quancheng.access_gateway.api.routes import (
     viewing,
 )
 from quancheng.access_gateway.config import MIGRATIONS, SERVICE_NAME
+from quancheng.access_gateway.service import access as access_rules
 from quancheng.access_gateway.service.health import health_of_services, readiness_of_services
 from quancheng.access_gateway.service.proxy import upstreams_hook
 from quancheng.access_gateway.service.routing import installed_routes
+from quancheng.common.db import session_scope
 from quancheng.common.service import ServiceDefinition, create_service_app
 from quancheng.common.settings import Settings
 from quancheng.common.wiring import Platform
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def grant_sweeper(app: FastAPI) -> AsyncIterator[None]:
+    """Grants begin and end on time even when nobody looks at them: their events leave then."""
+    state = app.state.service
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(state.settings.gateway.grant_sweep_seconds)
+            try:
+                async with session_scope(state.db) as session:
+                    await access_rules.catch_up(session)
+            except Exception:  # a failed sweep is retried on the next round
+                log.exception("the grant sweep failed")
+
+    task = asyncio.create_task(sweep(), name="gateway-grant-sweeper")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
 
 DEFINITION = ServiceDefinition(
     name=SERVICE_NAME,
@@ -57,7 +89,8 @@ def create_app(
     """The gateway. ``upstream_apps`` (embedded mode) are reached in-process; otherwise by URL."""
     routes = installed_routes()
     definition = replace(
-        DEFINITION, lifespan_hooks=[upstreams_hook(routes.services, upstream_apps)]
+        DEFINITION,
+        lifespan_hooks=[upstreams_hook(routes.services, upstream_apps), grant_sweeper],
     )
     app = create_service_app(definition, settings or Settings(), platform)
     app.state.routes = routes

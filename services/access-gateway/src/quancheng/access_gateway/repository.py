@@ -160,7 +160,15 @@ class AccessRepository(Repository[AccessRequest]):
             col(AccessRequest.status) == AccessStatus.ACTIVE,
             col(AccessRequest.valid_until) <= now,
         )
-        return (await self.session.exec(select(AccessRequest).where(or_(began, ended)))).all()
+        # Skipping rows another transaction holds: another replica is making that move.
+        query = select(AccessRequest).where(or_(began, ended)).with_for_update(skip_locked=True)
+        return (await self.session.exec(query)).all()
+
+    async def locked(self, request_id: UUID) -> AccessRequest | None:
+        """The request, held until the transaction ends (on PostgreSQL), so that two heads
+        deciding at once see each other's decision."""
+        query = select(AccessRequest).where(col(AccessRequest.id) == request_id)
+        return (await self.session.exec(query.with_for_update())).first()
 
     async def items(self, request_ids: Collection[UUID]) -> Sequence[AccessItem]:
         query = select(AccessItem).where(col(AccessItem.request_id).in_(request_ids))

@@ -394,8 +394,9 @@ async def _grant(session: AsyncSession, request: AccessRequest, by: str, note: s
 
 
 async def _request(session: AsyncSession, request_id: UUID) -> AccessRequest:
+    """The request, brought up to date with time and held for the rest of the transaction."""
     await catch_up(session)
-    request = await AccessRepository(session).get(request_id)
+    request = await AccessRepository(session).locked(request_id)
     if request is None:
         raise ApiError(404, "access_request_not_found", "no such request", "未找到该调阅申请")
     return request

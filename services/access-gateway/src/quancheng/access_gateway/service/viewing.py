@@ -463,9 +463,9 @@ async def play(
 
 
 def _range(header: str | None, size: int) -> tuple[int, int, bool]:
-    """The bytes a ``Range`` header asks for (RFC 9110 §14.1.2, one range), inclusive; the whole
-    file without one. A range that can't be served is refused with 416."""
-    if header is None:
+    """The bytes a ``Range`` header asks for (RFC 9110 §14.1.2), inclusive; the whole file
+    without one. A range that can't be served is refused with 416."""
+    if header is None or "," in header:  # several ranges: served whole (RFC 9110 allows it)
         return 0, max(size - 1, 0), False
     found = _RANGE.fullmatch(header.strip())
     if found is not None and (found.group(1) or found.group(2)):
