@@ -3,7 +3,10 @@ names its activity by the catalog's id or the platform's; one not known yet is k
 and honoured when that activity appears.
 
 And the registry's staff stream: each section and officer as it now is, so that an activity
-names only active officers of its section and a section's head is the one the registry names."""
+names only active officers of its section and a section's head is the one the registry names.
+
+And the gateway's access workflow (the ``access`` stream), its looks at records and its alarms of
+altered ones: each record's access history (C-9)."""
 
 from __future__ import annotations
 
@@ -11,10 +14,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.catalog.models import KnownOfficer, KnownSection, Record
 from quancheng.catalog.repository import RecordRepository, StaffRepository
+from quancheng.catalog.service import access_history
 from quancheng.catalog.service.activities import resolve_claim
 from quancheng.catalog.service.records import reindex
 from quancheng.common.events import (
+    AccessEnded,
+    AccessGranted,
+    AccessRejected,
+    AccessRequested,
+    AccessViewed,
     Consumers,
+    FixityFailed,
     OfficerChanged,
     OfficerRegistered,
     RecordingIngested,
@@ -91,3 +101,10 @@ def register(consumers: Consumers) -> None:
     consumers.on(SectionChanged, on_section_changed)
     consumers.on(OfficerRegistered, on_officer)
     consumers.on(OfficerChanged, on_officer)
+    # Each delivered once in effect: the framework records the event ids it handled.
+    consumers.on(AccessRequested, access_history.requested)
+    consumers.on(AccessGranted, access_history.granted)
+    consumers.on(AccessRejected, access_history.rejected)
+    consumers.on(AccessEnded, access_history.ended)
+    consumers.on(AccessViewed, access_history.viewed)
+    consumers.on(FixityFailed, access_history.altered)

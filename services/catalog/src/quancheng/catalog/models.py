@@ -365,3 +365,34 @@ class KnownOfficer(SQLModel, table=True):
     section: str = Field(max_length=32, index=True)
     active: bool = True
     updated_at: datetime = Field(sa_column=utc_column())  # when the registry told it
+
+
+class AccessEventKind(LabelledEnum):
+    """What happened to a record in the access (调阅) workflow, as its history shows it (C-9)."""
+
+    REQUESTED = "requested", "申请调阅"
+    GRANTED = "granted", "准予调阅"
+    REJECTED = "rejected", "驳回"
+    ENDED = "ended", "调阅结束"  # completed, expired or revoked: ``how`` in the detail
+    VIEWED = "viewed", "查看"  # a playback ticket issued, the record opened for viewing
+    PLAYED = "played", "播放"  # a range of its bytes served
+    COPIED = "copied", "复制"  # a copy of the whole record handed out
+    ALTERED = "altered", "核验不符"  # its bytes no longer match its hash
+
+
+class RecordAccess(SQLModel, table=True):
+    """One event of the access workflow about one record, kept from the gateway's events: a
+    request-level event (rejected, ended) gives a row to every record of its request. The
+    ``requested`` rows are also where the catalog finds a request's records."""
+
+    __tablename__ = "record_accesses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: UUID = Field(index=True)
+    request_id: UUID | None = Field(default=None, index=True)  # None: an alarm of no request
+    what: AccessEventKind = Field(sa_column=enum_column(AccessEventKind))
+    who: str = Field(max_length=256)
+    at: datetime = Field(sa_column=utc_column())  # the event's occurred_at
+    detail: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict)
+    )

@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, true
+from sqlalchemy import ColumnElement, Subquery, and_, bindparam, case, false, func, or_, true
+from sqlalchemy import select as core_select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 
 from quancheng.catalog.models import (
+    AccessEventKind,
     Activity,
     ActivityKind,
     ActivityOfficer,
@@ -26,6 +28,7 @@ from quancheng.catalog.models import (
     KnownOfficer,
     KnownSection,
     Record,
+    RecordAccess,
     RecordingDuty,
 )
 from quancheng.common.auth import Clearance
@@ -205,6 +208,10 @@ class RecordRepository(Repository[Record]):
             for record, seen in (await self.session.exec(query)).all():
                 (shown if seen else withheld).append(record)
         return shown, withheld
+
+    async def by_object_key(self, object_key: str) -> Record | None:
+        query = select(Record).where(col(Record.object_key) == object_key)
+        return (await self.session.exec(query)).first()
 
     async def of_enterprise(self, enterprise_id: UUID) -> Sequence[Record]:
         query = select(Record).where(col(Record.enterprise_id) == enterprise_id)
@@ -573,4 +580,147 @@ class StaffRepository(Repository[KnownSection | KnownOfficer]):
                 select(KnownOfficer).where(col(KnownOfficer.id).in_(listed[start : start + _BATCH]))
             )
             found.update((officer.id, officer) for officer in rows)
+        return found
+
+
+class AccessHistoryRepository(Repository[RecordAccess]):
+    """Records' access histories. A history is read as entries: each row on its own, but a run
+    of ``played`` rows (ranges served one after another, to one viewer under one request, with
+    nothing else happening to the record between them) as one entry."""
+
+    model = RecordAccess
+
+    async def records_of_request(self, request_id: UUID) -> list[UUID]:
+        """The records a request named, as its ``requested`` rows (or, had the catalog missed
+        those, its ``granted`` rows) tell them."""
+        query = (
+            select(RecordAccess.record_id)
+            .where(
+                col(RecordAccess.request_id) == request_id,
+                col(RecordAccess.what).in_([AccessEventKind.REQUESTED, AccessEventKind.GRANTED]),
+            )
+            .distinct()
+        )
+        return sorted((await self.session.exec(query)).all())
+
+    async def registrar(self, request_id: UUID) -> str | None:
+        """Who registered the request, as its ``requested`` rows tell it."""
+        query = select(RecordAccess).where(
+            col(RecordAccess.request_id) == request_id,
+            col(RecordAccess.what) == AccessEventKind.REQUESTED,
+        )
+        row = (await self.session.exec(query.limit(1))).first()
+        registered_by = None if row is None else row.detail.get("registered_by")
+        return registered_by if isinstance(registered_by, str) else None
+
+    async def many(self, ids: Collection[int]) -> list[RecordAccess]:
+        """Rows by id (a page's: a few hundred at most)."""
+        if not ids:
+            return []
+        query = select(RecordAccess).where(col(RecordAccess.id).in_(list(ids)))
+        return list((await self.session.exec(query)).all())
+
+    def _timeline(self, record_id: UUID) -> Subquery:
+        """The record's rows, each with its run's number (``island``): a run is a stretch of
+        rows of one kind, request and person with no other row of the record between them (the
+        numbers of the rows in time, less their numbers among those of the same kind, request
+        and person, is the same along a run and grows from one run to the next)."""
+        order = (col(RecordAccess.at), col(RecordAccess.id))
+        island = func.row_number().over(order_by=order) - func.row_number().over(
+            partition_by=(
+                col(RecordAccess.what),
+                col(RecordAccess.request_id),
+                col(RecordAccess.who),
+            ),
+            order_by=order,
+        )
+        return (
+            core_select(
+                col(RecordAccess.id),
+                col(RecordAccess.what),
+                col(RecordAccess.request_id),
+                col(RecordAccess.who),
+                col(RecordAccess.at),
+                island.label("island"),
+            )
+            .where(col(RecordAccess.record_id) == record_id)
+            .subquery("timeline")
+        )
+
+    async def entries(
+        self, record_id: UUID, *, what: AccessEventKind | None, offset: int, limit: int
+    ) -> tuple[list[list[RecordAccess]], int]:
+        """One page of the record's history, the latest first (by its last row), and how many
+        entries it has in all: each entry one row, or a run of ``played`` rows in the order
+        they were served. ``what`` picks the entries of one kind (runs are cut on every row)."""
+        timeline = self._timeline(record_id)
+        folded = case(
+            (timeline.c.what == AccessEventKind.PLAYED, timeline.c.island),
+            else_=timeline.c.id,
+        )
+        grouped = core_select(
+            func.min(timeline.c.id).label("first_id"),
+            func.max(timeline.c.id).label("last_id"),
+            func.max(timeline.c.at).label("last_at"),
+            func.max(timeline.c.island).label("island"),
+        )
+        if what is not None:
+            grouped = grouped.where(timeline.c.what == what)
+        entries = grouped.group_by(
+            timeline.c.what, timeline.c.request_id, timeline.c.who, folded
+        ).subquery("entries")
+        count = select(func.count()).select_from(entries)
+        page = (
+            select(entries.c.first_id, entries.c.island)
+            .order_by(entries.c.last_at.desc(), entries.c.last_id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        keys: list[tuple[int, int]] = [
+            (first_id, island) for first_id, island in (await self.session.exec(page)).all()
+        ]
+        total = (await self.session.exec(count)).one()
+        firsts = {row.id: row for row in await self.many([first_id for first_id, _ in keys])}
+        runs = {
+            (first.request_id, first.who, island): first
+            for first_id, island in keys
+            if (first := firsts[first_id]).what == AccessEventKind.PLAYED
+        }
+        played = await self._runs(timeline, list(runs))
+        found: list[list[RecordAccess]] = []
+        for first_id, island in keys:
+            first = firsts[first_id]
+            if first.what == AccessEventKind.PLAYED:
+                found.append(played.get((first.request_id, first.who, island), [first]))
+            else:
+                found.append([first])
+        return found, total
+
+    async def _runs(
+        self, timeline: Subquery, runs: Collection[tuple[UUID | None, str, int]]
+    ) -> dict[tuple[UUID | None, str, int], list[RecordAccess]]:
+        """The ``played`` rows of the runs (request, viewer, island), in the order served."""
+        if not runs:
+            return {}
+        query = (
+            select(RecordAccess, timeline.c.island)
+            .join(timeline, timeline.c.id == col(RecordAccess.id))
+            .where(
+                timeline.c.what == AccessEventKind.PLAYED,
+                or_(
+                    *(
+                        and_(
+                            timeline.c.request_id == request_id,
+                            timeline.c.who == who,
+                            timeline.c.island == island,
+                        )
+                        for request_id, who, island in runs
+                    )
+                ),
+            )
+            .order_by(col(RecordAccess.at), col(RecordAccess.id))
+        )
+        found: dict[tuple[UUID | None, str, int], list[RecordAccess]] = {}
+        for row, island in (await self.session.exec(query)).all():
+            found.setdefault((row.request_id, row.who, island), []).append(row)
         return found

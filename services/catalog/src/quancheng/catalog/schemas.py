@@ -3,6 +3,7 @@ service's result (``XRead.model_validate(obj)``); a label is the enum's, compute
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
@@ -15,6 +16,7 @@ from quancheng.catalog.inputs import (
     InterruptionWrite,
 )
 from quancheng.catalog.models import (
+    AccessEventKind,
     Activity,
     ActivityStatus,
     ActivityType,
@@ -74,6 +76,35 @@ class RecordRead(Read):
 # Each page of a list is a class of its own, so that the OpenAPI document names it.
 class RecordPage(Page[RecordRead]):
     """A page of records."""
+
+
+class AccessHistoryEntry(Read):
+    """One step of a record's access history (C-9): a request, its grant, rejection or end, a
+    look, a copy, a check that found it altered; or a run of playback, folded into one."""
+
+    id: int
+    request_id: UUID | None = Field(description="the access request; null for an alarm")
+    what: AccessEventKind
+    who: str = Field(
+        description="the requester, approvers, the one who rejected or ended, the viewer; "
+        "system for an expiry or an alarm"
+    )
+    at: Instant = Field(description="when; of a playback run, when its first range was served")
+    until: Instant | None = Field(description="of a playback run: when its last range was served")
+    count: int = Field(description="events folded in: of a playback run, the ranges served")
+    detail: dict[str, Any] = Field(
+        description="what the event said: requester_kind, access, purpose, valid_until, "
+        "session_id, accompanied_by, how, reason, opinion, expected and actual sha256; of a "
+        "playback run, the byte spans served (ranges) and bytes_served"
+    )
+
+    @computed_field
+    def what_label(self) -> str:
+        return self.what.label
+
+
+class AccessHistoryPage(Page[AccessHistoryEntry]):
+    """A page of a record's access history, the latest first."""
 
 
 class SelectedRecord(Read):

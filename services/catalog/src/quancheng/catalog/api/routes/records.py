@@ -8,10 +8,16 @@ from fastapi import Depends, Query
 
 from quancheng.catalog.api.params import require_offsets
 from quancheng.catalog.inputs import RecordAssignment, RecordSelectionRequest
-from quancheng.catalog.models import ActivityKind, ActivityType
+from quancheng.catalog.models import AccessEventKind, ActivityKind, ActivityType
 from quancheng.catalog.repository import RECORD_SORTING, RecordFilter
-from quancheng.catalog.schemas import RecordPage, RecordRead, RecordSelection
-from quancheng.catalog.service import activities
+from quancheng.catalog.schemas import (
+    AccessHistoryEntry,
+    AccessHistoryPage,
+    RecordPage,
+    RecordRead,
+    RecordSelection,
+)
+from quancheng.catalog.service import access_history, activities
 from quancheng.catalog.service import records as service
 from quancheng.common.auth import CurrentPrincipal, Principal, Role, require_roles
 from quancheng.common.limits import Limit, Offset
@@ -89,6 +95,27 @@ async def get_record(
     record_id: UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> RecordRead:
     return RecordRead.model_validate(await service.get_record(session, principal, record_id))
+
+
+@router.get(
+    "/{record_id}/access-history",
+    summary="Who asked for, was granted, viewed, played or copied the record, the latest first "
+    "(office, archivists, supervisors, the section's head) 调阅记录",
+)
+async def get_access_history(
+    record_id: UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    what: Annotated[AccessEventKind | None, Query(description="only entries of this kind")] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> AccessHistoryPage:
+    entries, total = await access_history.history(
+        session, principal, record_id, what=what, offset=offset, limit=limit
+    )
+    return AccessHistoryPage(
+        items=[AccessHistoryEntry.model_validate(e) for e in entries], total=total
+    )
 
 
 @router.put(
