@@ -4,6 +4,7 @@ viewed when they close; copies only under a grant that allows them."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,17 @@ async def test_the_own_section_plays_through_a_ticket_with_ranges_and_a_copied_u
     ended = await client.get(url)
     assert ended.status_code == 403
     assert ended.json()["error"] == "ticket_ended"
+
+    # The record's page in the catalog tells all of it, from the gateway's events.
+    path = f"/api/v1/records/{bureau.open1}/access-history"
+    for _ in range(100):
+        history = (await client.get(path, headers=bureau.office)).json()
+        if history["items"] and history["items"][0]["what"] == "ended":
+            break
+        await asyncio.sleep(0.1)
+    whats = [entry["what"] for entry in history["items"]]
+    assert whats == ["ended", "played", "viewed", "granted", "requested"]
+    assert history["items"][1]["count"] == 3  # three ranges, one playback
 
 
 @pytest.mark.req("C-9")

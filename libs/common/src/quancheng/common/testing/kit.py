@@ -409,12 +409,12 @@ async def told_and_audited(embedded: Embedded, request_id: str) -> tuple[list[st
 
 
 async def told_payloads(embedded: Embedded, key: str, event_type: str) -> list[dict[str, Any]]:
-    """The payloads of the gateway's events of ``event_type`` about ``key``."""
+    """The payloads of the gateway's events of ``event_type`` about ``key``, oldest first."""
     state: ServiceState = embedded.app.state.service
     async with session_scope(state.db) as session:
         rows = await session.exec(
-            select(OutboxMessage.payload).where(
-                col(OutboxMessage.key) == key, col(OutboxMessage.event_type) == event_type
-            )
+            select(OutboxMessage.payload)
+            .where(col(OutboxMessage.key) == key, col(OutboxMessage.event_type) == event_type)
+            .order_by(col(OutboxMessage.seq))
         )
         return [json.loads(payload) for payload in rows.all()]
