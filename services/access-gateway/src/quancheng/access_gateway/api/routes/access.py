@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from quancheng.access_gateway.inputs import AccessDecisionCreate, AccessEnd, AccessRequestCreate
@@ -36,6 +36,28 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
+def access_filter(
+    status: AccessStatus | None = None,
+    requester_kind: RequesterKind | None = None,
+    section: Annotated[str | None, Query(description="naming records of this section")] = None,
+    record_id: UUID | None = None,
+    submitted_from: Moment | None = None,
+    submitted_to: Annotated[Moment | None, Query(description="exclusive")] = None,
+) -> AccessFilter:
+    """The filters of the request list and the register."""
+    return AccessFilter(
+        status=status,
+        requester_kind=requester_kind,
+        section=section,
+        record_id=record_id,
+        submitted_from=submitted_from,
+        submitted_to=submitted_to,
+    )
+
+
+Wanted = Annotated[AccessFilter, Depends(access_filter)]
+
+
 @router.post(
     "/api/v1/access-requests",
     status_code=201,
@@ -59,12 +81,7 @@ async def create_request(
 async def list_requests(
     session: SessionDep,
     principal: CurrentPrincipal,
-    status: AccessStatus | None = None,
-    requester_kind: RequesterKind | None = None,
-    section: Annotated[str | None, Query(description="naming records of this section")] = None,
-    record_id: UUID | None = None,
-    submitted_from: Moment | None = None,
-    submitted_to: Annotated[Moment | None, Query(description="exclusive")] = None,
+    wanted: Wanted,
     awaiting_me: Annotated[
         bool, Query(description="only those awaiting the caller's decision as section head")
     ] = False,
@@ -72,14 +89,6 @@ async def list_requests(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> AccessRequestPage:
-    wanted = AccessFilter(
-        status=status,
-        requester_kind=requester_kind,
-        section=section,
-        record_id=record_id,
-        submitted_from=submitted_from,
-        submitted_to=submitted_to,
-    )
     views, total = await access.page(
         session,
         principal,
@@ -233,22 +242,9 @@ async def export_register(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
+    wanted: Wanted,
     format: register.RegisterFormat = register.RegisterFormat.XLSX,
-    status: AccessStatus | None = None,
-    requester_kind: RequesterKind | None = None,
-    section: Annotated[str | None, Query(description="naming records of this section")] = None,
-    record_id: UUID | None = None,
-    submitted_from: Moment | None = None,
-    submitted_to: Annotated[Moment | None, Query(description="exclusive")] = None,
 ) -> Response:
-    wanted = AccessFilter(
-        status=status,
-        requester_kind=requester_kind,
-        section=section,
-        record_id=record_id,
-        submitted_from=submitted_from,
-        submitted_to=submitted_to,
-    )
     settings = service_state(request).settings
     exported = await register.export(session, principal, settings, wanted, format)
     return Response(
