@@ -97,7 +97,7 @@ class AccessRequest(SQLModel, table=True):
     requester_kind: RequesterKind = Field(sa_column=enum_column(RequesterKind, index=True))
     # The account of a requester inside the bureau; None for one from outside.
     requester_account: str | None = Field(default=None, max_length=128, index=True)
-    requester_name: str = Field(max_length=64)
+    requester_name: str = Field(max_length=128)  # an account, or an outside requester's name
     requester_unit: str | None = Field(default=None, max_length=200)  # unit, or section code
     requester_id_number: str | None = Field(default=None, max_length=64)  # 证件号码
     requester_contact: str | None = Field(default=None, max_length=64)
@@ -216,7 +216,7 @@ class ViewingSession(SQLModel, table=True):
 
     id: UUID = Field(primary_key=True)
     request_id: UUID = Field(foreign_key="access_requests.id", index=True)
-    viewer: str = Field(max_length=64)  # who views
+    viewer: str = Field(max_length=128)  # who views
     accompanied_by: str = Field(max_length=128)  # the archivist
     opened_at: datetime = Field(sa_column=utc_column(index=True))
     closed_by: str | None = Field(default=None, max_length=128)

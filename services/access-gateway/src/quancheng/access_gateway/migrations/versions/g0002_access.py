@@ -20,7 +20,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid, primary_key=True),
         sa.Column("requester_kind", sa.String(32), nullable=False, index=True),
         sa.Column("requester_account", sa.String(128), nullable=True, index=True),
-        sa.Column("requester_name", sa.String(64), nullable=False),
+        sa.Column("requester_name", sa.String(128), nullable=False),
         sa.Column("requester_unit", sa.String(200), nullable=True),
         sa.Column("requester_id_number", sa.String(64), nullable=True),
         sa.Column("requester_contact", sa.String(64), nullable=True),

@@ -21,7 +21,7 @@ def upgrade() -> None:
         sa.Column(
             "request_id", sa.Uuid, sa.ForeignKey("access_requests.id"), nullable=False, index=True
         ),
-        sa.Column("viewer", sa.String(64), nullable=False),
+        sa.Column("viewer", sa.String(128), nullable=False),
         sa.Column("accompanied_by", sa.String(128), nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False, index=True),
         sa.Column("closed_by", sa.String(128), nullable=True),
