@@ -216,6 +216,14 @@ class ViewingRepository(Repository[ViewingSession]):
         query = select(PlaybackTicket).where(col(PlaybackTicket.session_id) == session_id)
         return (await self.session.exec(query.order_by(col(PlaybackTicket.issued_at)))).all()
 
+    async def playback_range(self, range_id: int) -> PlaybackRange | None:
+        return await self.session.get(PlaybackRange, range_id)
+
+    async def forget(self, served: PlaybackRange) -> None:
+        """A range nothing was served of (the player hung up at once)."""
+        await self.session.delete(served)
+        await self.session.flush()
+
     async def ranges(self, ticket_hashes: Collection[str]) -> Sequence[PlaybackRange]:
         query = select(PlaybackRange).where(col(PlaybackRange.ticket_hash).in_(ticket_hashes))
         return (await self.session.exec(query.order_by(col(PlaybackRange.id)))).all()

@@ -31,6 +31,7 @@ from quancheng.access_gateway.repository import (
     AccessFilter,
     AccessRepository,
     AccessScope,
+    AccountRepository,
     SectionRepository,
 )
 from quancheng.access_gateway.service.selection import RecordSelector, SelectedRecord
@@ -274,7 +275,7 @@ async def create(
         id=uuid4(),
         requester_kind=kind,
         requester_account=None if outside is not None else principal.subject,
-        requester_name=principal.subject if outside is None else outside.name,
+        requester_name=outside.name if outside is not None else await _name_of(session, principal),
         requester_unit=principal.section if outside is None else outside.unit,
         requester_id_number=None if outside is None else outside.id_number,
         requester_contact=None if outside is None else outside.contact,
@@ -355,6 +356,12 @@ async def create(
     if not needed:
         await _grant(session, request, principal.subject, "承办科室调阅，登记即准")
     return request
+
+
+async def _name_of(session: AsyncSession, principal: Principal) -> str:
+    """A requester inside the bureau by name: their local account's, else the token's subject."""
+    account = await AccountRepository(session).get(principal.subject)
+    return principal.subject if account is None else account.display_name
 
 
 async def _grant(session: AsyncSession, request: AccessRequest, by: str, note: str) -> None:

@@ -7,6 +7,7 @@ a record: there is no annotation, mark or replacement."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import mimetypes
 import re
 import secrets
@@ -16,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import anyio
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from quancheng.access_gateway.models import (
@@ -34,10 +36,13 @@ from quancheng.access_gateway.service import access
 from quancheng.common import audit
 from quancheng.common.auth import Principal, Role
 from quancheng.common.clock import utcnow
+from quancheng.common.db import Database, session_scope
 from quancheng.common.errors import ApiError, KeptRefusalError
 from quancheng.common.events import AccessViewed, FixityFailed, record
 from quancheng.common.settings import GatewaySettings
 from quancheng.common.storage.base import NoSuchObjectError, ObjectStore
+
+log = logging.getLogger(__name__)
 
 # Who accompanies a viewing: archivists (档案管理员), and the office standing in for them.
 ACCOMPANIERS = (Role.ARCHIVIST, Role.OFFICE)
@@ -378,13 +383,16 @@ async def issue_ticket(
 
 async def play(
     session: AsyncSession,
+    db: Database,
     store: ObjectStore,
     settings: GatewaySettings,
     ticket: str,
     cookie: str | None,
     range_header: str | None,
 ) -> Playback:
-    """Serve (part of) the record a ticket names, if the ticket still holds."""
+    """Serve (part of) the record a ticket names, if the ticket still holds. The range is
+    registered as asked before a byte leaves, and corrected to what was served when the stream
+    ends (a player reads ahead and stops: ``bytes=0-`` is rarely read to the end)."""
     repository = ViewingRepository(session)
     row = await repository.ticket(secret_hash(ticket))
     if row is None:
@@ -430,29 +438,25 @@ async def play(
     )
     first, last, partial = _range(range_header, item.size)
     row.last_used_at = now
-    await repository.keep(
-        row,
-        PlaybackRange(
-            ticket_hash=row.ticket_hash,
-            record_id=row.record_id,
-            first_byte=first,
-            last_byte=last,
-            served_at=now,
-        ),
+    asked = PlaybackRange(
+        ticket_hash=row.ticket_hash,
+        record_id=row.record_id,
+        first_byte=first,
+        last_byte=last,
+        served_at=now,
     )
-    record(
-        session,
-        AccessViewed(
-            request_id=row.request_id,
-            record_id=row.record_id,
-            viewer=row.viewer,
-            accompanied_by=None if viewing is None else viewing.accompanied_by,
-            session_id=row.session_id,
-            range=f"{first}-{last}",
-        ),
+    await repository.keep(row, asked)
+    viewed = AccessViewed(
+        request_id=row.request_id,
+        record_id=row.record_id,
+        viewer=row.viewer,
+        accompanied_by=None if viewing is None else viewing.accompanied_by,
+        session_id=row.session_id,
     )
+    chunks = store.read(item.object_key, first, last) if partial else store.read(item.object_key)
+    assert asked.id is not None  # noqa: S101 - flushed above
     return Playback(
-        chunks=store.read(item.object_key, first, last) if partial else store.read(item.object_key),
+        chunks=_tallied(chunks, db, asked.id, viewed),
         first=first,
         last=last,
         size=item.size,
@@ -460,6 +464,41 @@ async def play(
         content_type=content_type(item),
         filename=item.filename,
     )
+
+
+async def _tallied(
+    chunks: AsyncIterator[bytes], db: Database, range_id: int, viewed: AccessViewed
+) -> AsyncIterator[bytes]:
+    """``chunks``, counted; at the end (or when the player hangs up) the range's row says what
+    was served, and ``access.viewed`` tells it."""
+    sent = 0
+    try:
+        async for chunk in chunks:
+            yield chunk
+            sent += len(chunk)
+    finally:
+        with anyio.CancelScope(shield=True):
+            try:
+                await _served(db, range_id, sent, viewed)
+            except Exception:  # the stream is over either way; its row says what was asked
+                log.exception("could not register the bytes served under a playback ticket")
+
+
+async def _served(db: Database, range_id: int, sent: int, viewed: AccessViewed) -> None:
+    async with session_scope(db) as session:
+        repository = ViewingRepository(session)
+        served = await repository.playback_range(range_id)
+        if served is None:
+            return
+        if sent == 0:
+            await repository.forget(served)
+            return
+        served.last_byte = served.first_byte + sent - 1
+        await repository.keep(served)
+        record(
+            session,
+            viewed.model_copy(update={"range": f"{served.first_byte}-{served.last_byte}"}),
+        )
 
 
 def _range(header: str | None, size: int) -> tuple[int, int, bool]:

@@ -140,6 +140,7 @@ async def play(request: Request, ticket: str, session: SessionDep) -> StreamingR
     state = service_state(request)
     playback = await viewing.play(
         session,
+        state.db,
         state.platform.store,
         state.settings.gateway,
         ticket,
