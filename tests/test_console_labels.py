@@ -9,6 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from quancheng.access_gateway.models import (
+    AccessKind,
+    AccessStatus,
+    Decision,
+    DocumentKind,
+    RequesterKind,
+)
 from quancheng.catalog.models import (
     ActivityKind,
     ActivityType,
@@ -45,6 +52,11 @@ def _console_labels() -> dict[str, dict[str, str]]:
         ("ACTIVITY_TYPES", ActivityType, set()),
         ("INTERRUPTION_REASONS", InterruptionReason, set()),
         ("EXEMPTION_REASONS", ExemptionReason, set()),
+        ("REQUESTER_KINDS", RequesterKind, set()),
+        ("ACCESS_KINDS", AccessKind, set()),
+        ("ACCESS_STATUSES", AccessStatus, set()),
+        ("DOCUMENT_KINDS", DocumentKind, set()),
+        ("DECISIONS", Decision, set()),
     ],
 )
 def test_console_labels_are_the_apis(name: str, enum: type[Enum], left_out: set[Enum]) -> None:

@@ -95,5 +95,41 @@ export const STATISTICS_GROUPS = {
   industry: '按行业',
 }
 
+export const REQUESTER_KINDS = {
+  own_section: '承办科室',
+  other_section: '其他科室',
+  counterparty: '相对人',
+  visitor: '外单位来人',
+  letter: '外单位来函',
+}
+// Requesters from outside the bureau, whom the office or an archivist registers.
+export const OUTSIDE_REQUESTER_KINDS = ['counterparty', 'visitor', 'letter']
+export const ACCESS_KINDS = {
+  view: '查看',
+  copy: '复制',
+}
+export const ACCESS_STATUSES = {
+  submitted: '待审批',
+  approved: '已批准',
+  rejected: '已驳回',
+  active: '调阅中',
+  completed: '已完成',
+  expired: '已过期',
+  revoked: '已撤销',
+}
+export const DOCUMENT_KINDS = {
+  business_licence: '营业执照',
+  identity_document: '身份证件',
+  power_of_attorney: '授权委托书',
+  introduction_letter: '介绍信',
+  work_id: '工作证',
+  incoming_letter: '来函',
+  handover: '签收单',
+}
+export const DECISIONS = {
+  approved: '同意',
+  rejected: '不同意',
+}
+
 export const options = (labels) =>
   Object.entries(labels).map(([value, label]) => ({ value, label }))

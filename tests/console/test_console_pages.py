@@ -33,6 +33,8 @@ MENU: dict[Role, list[str]] = {
         "activities",
         "enterprises",
         "archive",
+        "access",
+        "access-register",
         "statistics",
         "compliance",
     ],
@@ -45,6 +47,8 @@ MENU: dict[Role, list[str]] = {
         "exemptions",
         "enterprises",
         "archive",
+        "access",
+        "access-register",
         "statistics",
         "compliance",
     ],
@@ -58,9 +62,18 @@ MENU: dict[Role, list[str]] = {
         "activities",
         "enterprises",
         "archive",
+        "access",
+        "approvals",
     ],
-    Role.OFFICER: ["devices", "records", "uploads", "activities", "enterprises"],
-    Role.ARCHIVIST: ["records", "activities", "enterprises", "archive"],
+    Role.OFFICER: ["devices", "records", "uploads", "activities", "enterprises", "access"],
+    Role.ARCHIVIST: [
+        "records",
+        "activities",
+        "enterprises",
+        "archive",
+        "access",
+        "access-register",
+    ],
 }
 
 

@@ -78,7 +78,12 @@ def upload(client: httpx.Client, **meta: str) -> str:
     upload_id = created.headers["location"].rsplit("/", 1)[1]
     receipt = client.get(f"/api/v1/uploads/{upload_id}/receipt").json()
     assert receipt["record_id"], receipt
-    return str(receipt["record_id"])
+    # The catalog learns of the record from ingest's event, a moment after the receipt.
+    for _ in range(200):
+        if client.get(f"/api/v1/records/{receipt['record_id']}").status_code == 200:
+            return str(receipt["record_id"])
+        time.sleep(0.05)
+    pytest.fail(f"the catalog never learnt of {meta.get('filename')}")
 
 
 def picker(moment: datetime) -> str:

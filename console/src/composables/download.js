@@ -10,13 +10,45 @@ function filenameOf(disposition, fallback) {
   return plain ? plain[1] : fallback
 }
 
+// A file of the API fetched with the user's token (links and <a download> carry none); a refusal
+// becomes an ApiError with the API's Chinese message.
+async function fetchWithToken(path) {
+  const session = useSession()
+  let response
+  try {
+    response = await fetch(path, { headers: { Authorization: `Bearer ${session.token}` } })
+  } catch {
+    throw new ApiError(0, null, '无法连接到服务器，请检查网络后重试')
+  }
+  if (response.status === 401) {
+    expire()
+    throw new ApiError(401, null, '登录状态已过期，请重新登录')
+  }
+  if (!response.ok) {
+    const body = await response.json().catch(() => null)
+    throw new ApiError(response.status, body)
+  }
+  return response
+}
+
+/** Opens a file of the API (a document kept with a request) in a new tab, as a blob. */
+export async function openFile(path) {
+  const response = await fetchWithToken(path)
+  const blob = await response.blob()
+  const link = document.createElement('a')
+  link.href = URL.createObjectURL(blob)
+  link.target = '_blank'
+  link.rel = 'noopener'
+  link.click()
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000)
+}
+
 /**
  * A file the API streams (an archive export), fetched with the user's token while `received`
  * counts its bytes (the size isn't known before: the archive is made as it goes out), then
  * saved under the name the API gives.
  */
 export function useDownload() {
-  const session = useSession()
   const received = ref(null)
   const busy = ref(false)
 
@@ -24,20 +56,7 @@ export function useDownload() {
     busy.value = true
     received.value = 0
     try {
-      let response
-      try {
-        response = await fetch(path, { headers: { Authorization: `Bearer ${session.token}` } })
-      } catch {
-        throw new ApiError(0, null, '无法连接到服务器，请检查网络后重试')
-      }
-      if (response.status === 401) {
-        expire()
-        throw new ApiError(401, null, '登录状态已过期，请重新登录')
-      }
-      if (!response.ok) {
-        const body = await response.json().catch(() => null)
-        throw new ApiError(response.status, body)
-      }
+      const response = await fetchWithToken(path)
       const reader = response.body.getReader()
       const chunks = []
       try {

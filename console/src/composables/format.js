@@ -36,12 +36,12 @@ export function withOffset(value) {
 }
 
 // A period of whole days in the bureau's zone as the API's `started_from` / `started_to` (the
-// end exclusive: the day after the last).
-export function periodQuery(days) {
+// end exclusive: the day after the last); `name` names other bounds (`submitted`).
+export function periodQuery(days, name = 'started') {
   if (!days) return {}
   const end = new Date(`${days[1]}T00:00:00+08:00`)
   end.setUTCDate(end.getUTCDate() + 1)
-  return { started_from: `${days[0]}T00:00:00+08:00`, started_to: end.toISOString() }
+  return { [`${name}_from`]: `${days[0]}T00:00:00+08:00`, [`${name}_to`]: end.toISOString() }
 }
 
 // A moment as a date-time picker's value (no zone) in the bureau's zone: withOffset's inverse.

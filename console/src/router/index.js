@@ -23,6 +23,11 @@ export const pages = [
   { path: 'enterprises', name: 'enterprises', title: '企业', group: 'records', roles: ['office', 'archivist', 'supervisor', 'section_head', 'custodian', 'officer'], view: () => import('../views/enterprises/Enterprises.vue') },
   { path: 'enterprises/:id', name: 'enterprise', title: '一企一档', group: 'records', hidden: true, view: () => import('../views/enterprises/Enterprise.vue') },
   { path: 'archive', name: 'archive', title: '档案', group: 'archive', roles: ['archivist', 'office', 'supervisor', 'section_head', 'custodian'], view: () => import('../views/archive/Archive.vue') },
+  { path: 'access', name: 'access', title: '调阅申请', group: 'access', roles: ['officer', 'section_head', 'custodian', 'office', 'archivist', 'supervisor'], view: () => import('../views/access/AccessRequests.vue') },
+  { path: 'access/:id', name: 'access-request', title: '调阅详情', group: 'access', hidden: true, view: () => import('../views/access/AccessRequest.vue') },
+  { path: 'approvals', name: 'approvals', title: '待我审批', group: 'access', roles: ['section_head'], view: () => import('../views/access/Approvals.vue') },
+  { path: 'viewing-sessions/:id', name: 'viewing-session', title: '查阅会话', group: 'access', hidden: true, roles: ['archivist', 'office'], view: () => import('../views/access/ViewingSession.vue') },
+  { path: 'access-register', name: 'access-register', title: '调阅登记簿', group: 'access', roles: ['office', 'archivist', 'supervisor'], view: () => import('../views/access/AccessRegister.vue') },
   { path: 'statistics', name: 'statistics', title: '统计分析', group: 'supervision', roles: ['supervisor', 'office', 'section_head'], view: () => import('../views/supervision/Statistics.vue') },
   { path: 'compliance', name: 'compliance', title: '合规报告', group: 'supervision', roles: ['supervisor', 'office', 'section_head'], view: () => import('../views/supervision/Compliance.vue') },
 ]
@@ -32,6 +37,7 @@ export const groups = {
   devices: { title: '设备管理', icon: 'VideoCamera' },
   records: { title: '记录与活动', icon: 'Files' },
   archive: { title: '档案管理', icon: 'Folder' },
+  access: { title: '调阅管理', icon: 'Reading' },
   supervision: { title: '执法监督', icon: 'DataAnalysis' },
 }
 
