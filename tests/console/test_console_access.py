@@ -423,6 +423,15 @@ def test_the_handling_section_plays_and_copies_its_own_recording_on_its_own_scre
     assert started.value.suggested_filename == access.recording_name
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == access.recording_sha256
 
+    # The hand-over form to print and sign lists the copy with the SHA-256 to check it by.
+    with page.context.expect_page() as opened:
+        page.get_by_role("button", name="打印移交单").click()
+    form = opened.value
+    expect(form.locator("h1")).to_contain_text("执法记录复制件移交单")
+    expect(form.locator("body")).to_contain_text(access.recording_sha256)
+    expect(form.locator("body")).to_contain_text("接收人（签名）")
+    form.close()
+
 
 def test_the_office_revokes_a_pending_request_giving_the_reason(
     page: Page, platform_url: str, sign_in: SignIn, access: Access, axe_check: AxeCheck

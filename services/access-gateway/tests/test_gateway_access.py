@@ -199,7 +199,7 @@ async def test_a_visitor_needs_a_letter_of_introduction_and_a_work_id(
 async def test_a_letter_is_completed_only_against_the_signed_hand_over(
     embedded: Embedded, bureau: AccessBureau
 ) -> None:
-    letter = {"kind": "letter", "name": "刘科长", "unit": "市纪委监委", "clearance": "internal"}
+    letter = {"kind": "letter", "name": "刘科长<b>", "unit": "市纪委监委", "clearance": "internal"}
     body = ask_for(bureau.open1, requester=letter, access="copy", legal_basis="《监察法》第十八条")
     request = await submitted_request(embedded, bureau.office, body)
     assert request["access_label"] == "复制"
@@ -210,6 +210,24 @@ async def test_a_letter_is_completed_only_against_the_signed_hand_over(
     assert (await decide_request(embedded, bureau.head1, request["id"])).json()[
         "status"
     ] == "active"
+
+    # The hand-over form lists what is sent, with the SHA-256 to check it by, for signing.
+    client = embedded.client
+    form = await client.get(
+        f"{ACCESS_REQUESTS}/{request['id']}/handover-form", headers=bureau.office
+    )
+    assert form.status_code == 200
+    assert form.headers["content-type"].startswith("text/html")
+    record = (await client.get(f"/api/v1/records/{bureau.open1}", headers=bureau.office)).json()
+    assert record["sha256"] in form.text
+    assert record["filename"] in form.text
+    assert "刘科长&lt;b&gt;" in form.text  # what was typed in is text, not markup
+    assert "接收人（签名）" in form.text
+    view_only = await submitted_request(embedded, bureau.officer8, ask_for(bureau.open1))
+    refused = await client.get(
+        f"{ACCESS_REQUESTS}/{view_only['id']}/handover-form", headers=bureau.officer8
+    )
+    assert refused.status_code == 409
 
     path = f"{ACCESS_REQUESTS}/{request['id']}/completion"
     incomplete = await embedded.client.post(path, json={}, headers=bureau.office)

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import Depends, Query, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from quancheng.access_gateway.inputs import AccessDecisionCreate, AccessEnd, AccessRequestCreate
 from quancheng.access_gateway.models import AccessStatus, DocumentKind, RequesterKind
@@ -20,7 +20,7 @@ from quancheng.access_gateway.schemas import (
     AccessRequestPage,
     AccessRequestRead,
 )
-from quancheng.access_gateway.service import access, register
+from quancheng.access_gateway.service import access, handover, register
 from quancheng.access_gateway.service.proxy import upstreams_of
 from quancheng.access_gateway.service.selection import RecordSelector
 from quancheng.common.auth import CurrentPrincipal
@@ -154,6 +154,20 @@ async def complete(
 ) -> AccessRequestDetail:
     view = await access.complete(session, principal, request_id, body.reason)
     return AccessRequestDetail.model_validate(view)
+
+
+@router.get(
+    "/api/v1/access-requests/{request_id}/handover-form",
+    summary="The hand-over form of a copy grant, to print and sign 移交单",
+    response_class=HTMLResponse,
+    responses={**_NOT_FOUND, 409: {"description": "not an approved copy grant"}},
+)
+async def handover_form(
+    request: Request, request_id: UUID, session: SessionDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    settings = service_state(request).settings
+    page = await handover.form(session, principal, settings, request_id)
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
 @router.post(
