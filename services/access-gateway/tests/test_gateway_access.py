@@ -50,7 +50,7 @@ async def test_the_handling_section_sees_its_own_records_at_once_still_registere
     assert until - since == timedelta(days=7)
     assert [i["granted"] for i in request["items"]] == [True]
     events, actions = await told_and_audited(embedded, request["id"])
-    assert events == ["access.requested", "access.granted"]
+    assert events == ["access.requested", "access.granted", "access.activated"]
     assert actions == ["access.request", "access.approve", "access.activate"]
 
     # Its own records with private content still go to its head (D-19).
@@ -96,7 +96,7 @@ async def test_another_section_needs_the_handling_heads_approval_and_no_one_else
     after = await client.get(ACCESS_REQUESTS, params={"awaiting_me": True}, headers=bureau.head1)
     assert after.json()["items"] == []
     events, _ = await told_and_audited(embedded, request["id"])
-    assert events == ["access.requested", "access.granted"]
+    assert events == ["access.requested", "access.granted", "access.activated"]
 
 
 @pytest.mark.req("C-6b")
@@ -241,7 +241,7 @@ async def test_a_letter_is_completed_only_against_the_signed_hand_over(
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed"
     events, _ = await told_and_audited(embedded, request["id"])
-    assert events == ["access.requested", "access.granted", "access.ended"]
+    assert events == ["access.requested", "access.granted", "access.activated", "access.ended"]
 
 
 @pytest.mark.req("B-11")
@@ -413,4 +413,4 @@ async def test_a_grant_expires_on_time_even_if_nobody_reads_it(
             if events[-1] == "access.ended":
                 break
             await asyncio.sleep(0.05)
-    assert events == ["access.requested", "access.granted", "access.ended"]
+    assert events == ["access.requested", "access.granted", "access.activated", "access.ended"]

@@ -4,6 +4,7 @@ from quancheng.common.events.bus import DeadLetters, EventBus, Handler, Message,
 from quancheng.common.events.consumer import Consumers, DeadLetter, ProcessedEvent
 from quancheng.common.events.contracts import (
     EVENT_TYPES,
+    AccessActivated,
     AccessEnded,
     AccessGranted,
     AccessRejected,
@@ -27,6 +28,7 @@ from quancheng.common.events.outbox import OutboxMessage, OutboxRelay, record
 
 __all__ = [
     "EVENT_TYPES",
+    "AccessActivated",
     "AccessEnded",
     "AccessGranted",
     "AccessRejected",

@@ -106,6 +106,16 @@ class AccessGranted(AccessEvent):
     valid_until: datetime
 
 
+class AccessActivated(AccessEvent):
+    """An approved grant's period began: from now it is in force (at once, or on its later
+    ``valid_from``)."""
+
+    event_type = "access.activated"
+
+    valid_from: datetime
+    valid_until: datetime
+
+
 class AccessRejected(AccessEvent):
     event_type = "access.rejected"
 
@@ -275,6 +285,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RecordingIngested,
         AccessRequested,
         AccessGranted,
+        AccessActivated,
         AccessRejected,
         AccessEnded,
         AccessViewed,

@@ -40,6 +40,7 @@ from quancheng.common.auth import Principal, Role
 from quancheng.common.clock import utcnow
 from quancheng.common.errors import ApiError
 from quancheng.common.events import (
+    AccessActivated,
     AccessEnded,
     AccessGranted,
     AccessRejected,
@@ -166,6 +167,15 @@ async def _follow_time(session: AsyncSession, request: AccessRequest) -> None:
     now = utcnow()
     if request.status == S.APPROVED and request.valid_from <= now:
         await _move(session, request, S.ACTIVE, lifecycle.SYSTEM, "调阅期限开始")
+        if request.valid_until is not None:  # an approved grant always has its end
+            record(
+                session,
+                AccessActivated(
+                    request_id=request.id,
+                    valid_from=request.valid_from,
+                    valid_until=request.valid_until,
+                ),
+            )
     if (
         request.status == S.ACTIVE
         and request.valid_until is not None
